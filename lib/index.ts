@@ -16,7 +16,13 @@ export {
   passwordLength,
   tierFor,
 } from "./config/tiers.js";
-export type { Environment, TierPolicy, PasswordPolicy, CertificatePolicy, CharacterClass } from "./config/tiers.js";
+export type {
+  Environment,
+  TierPolicy,
+  PasswordPolicy,
+  CertificatePolicy,
+  CharacterClass,
+} from "./config/tiers.js";
 export { SecurityEvents } from "./events.js";
 export type {
   SecurityEvent,

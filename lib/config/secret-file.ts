@@ -41,11 +41,17 @@ export function readSecretFile(variable: string, path: string, opts: SecretFileO
       cause: error,
     });
   }
-  return content.endsWith("\r\n") ? content.slice(0, -2) : content.endsWith("\n") ? content.slice(0, -1) : content;
+  return content.endsWith("\r\n")
+    ? content.slice(0, -2)
+    : content.endsWith("\n")
+      ? content.slice(0, -1)
+      : content;
 }
 
 function errorCode(error: unknown): string {
-  return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : "unreadable";
+  return error instanceof Error && "code" in error && typeof error.code === "string"
+    ? error.code
+    : "unreadable";
 }
 
 /**
@@ -62,7 +68,8 @@ export function readSetting(
   if (inline !== undefined && file !== undefined) {
     throw new ConfigurationError(name, `both ${name} and ${name}_FILE are set; keep only one of them`);
   }
-  if (file !== undefined) return { value: readSecretFile(`${name}_FILE`, file, opts), source: `${name}_FILE` };
+  if (file !== undefined)
+    return { value: readSecretFile(`${name}_FILE`, file, opts), source: `${name}_FILE` };
   if (inline !== undefined) return { value: inline, source: name };
   return undefined;
 }

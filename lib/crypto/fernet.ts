@@ -247,13 +247,13 @@ function parseKey(key: string): Buffer {
       `a Fernet key must be 44 characters of URL-safe base64 (32 bytes), got ${key.length} characters`,
     );
   }
-  const decoded = decodeBase64Url(key);
-  if (decoded.bytes !== undefined && decoded.bytes.length !== KEY_LENGTH) {
+  if (!key.endsWith("=") || key.endsWith("==")) {
     throw new InvalidKeyError(
-      `the Fernet key decodes to ${decoded.bytes.length} bytes, not 32 (one = of padding expected)`,
+      "a Fernet key must end in exactly one = (43 base64url characters encode 32 bytes)",
     );
   }
-  if (decoded.bytes === undefined) {
+  const decoded = decodeBase64Url(key);
+  if (decoded.bytes === undefined || decoded.bytes.length !== KEY_LENGTH) {
     const where = decoded.position === undefined ? "" : ` at position ${decoded.position + 1}`;
     const what =
       decoded.problem === "padding"

@@ -19,9 +19,10 @@ export class KeyRing {
    * @throws InvalidKeyError naming the position (1-based) of a malformed or duplicate key.
    */
   constructor(keys: ReadonlyArray<string | Fernet>) {
-    if (!Array.isArray(keys) || keys.length === 0) {
-      throw new InvalidKeyError("a key ring needs at least one Fernet key");
+    if (typeof keys === "string") {
+      throw new InvalidKeyError("pass an array of keys; for a comma-separated list use KeyRing.parse");
     }
+    if (keys.length === 0) throw new InvalidKeyError("a key ring needs at least one Fernet key");
     const fernets: Fernet[] = [];
     const byId = new Map<string, Fernet>();
     const positionOf = new Map<string, number>();

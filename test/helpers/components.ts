@@ -45,7 +45,8 @@ export function fernetVectorsDir(): string {
   const candidates: string[] = [];
   try {
     const files = execFileSync("dpkg", ["-L", "python3-cryptography-vectors"], { encoding: "utf8" });
-    for (const line of files.split("\n")) if (line.endsWith("/cryptography_vectors/fernet")) candidates.push(line);
+    for (const line of files.split("\n"))
+      if (line.endsWith("/cryptography_vectors/fernet")) candidates.push(line);
   } catch {
     // not a Debian package install; fall back to the Python module's location
   }
@@ -60,7 +61,8 @@ export function fernetVectorsDir(): string {
     // not importable from this Python
   }
   const found = candidates.find((dir) => existsSync(join(dir, "invalid.json")));
-  if (found === undefined) throw new MissingComponentError("the Fernet test vectors (python3-cryptography-vectors)");
+  if (found === undefined)
+    throw new MissingComponentError("the Fernet test vectors (python3-cryptography-vectors)");
   return found;
 }
 
