@@ -2,7 +2,7 @@
  * Test PKI generated with the real `openssl` CLI: a CA, certificates it signs
  * (server, client, an expired server), and an unrelated "untrusted" CA with
  * its own server and client certificates. EC P-256 keys; a full set takes
- * about a quarter of a second.
+ * 0.2-0.4 s (19 openssl runs, in parallel where possible).
  *
  *   const tls = await createTlsFixtures(undefined, { dnsNames: ["redis"] });
  *   startRedisServer({ tls: serverTls(tls) });            // see redis-server.ts
@@ -13,14 +13,16 @@
  *
  * Caching: without `dir`, one set per distinct option set is generated per
  * test process (vitest isolates each test file, so in practice per file) into
- * a temp dir that is removed when the process exits or when
- * `disposeTlsFixtures()` is called. With `dir`, the caller owns the directory.
- * A cached set whose files were deleted is regenerated.
+ * a temp dir that is removed by `disposeTlsFixtures()` (call it in afterAll,
+ * or use `useTlsFixtures()`), or else when the test process ends. With `dir`,
+ * the caller owns the directory. A cached set whose files were deleted is
+ * regenerated.
  *
  * OpenSSL 3.0 (Debian 12) has no `x509 -not_before/-not_after` (3.4+) and
  * refuses negative `-days`, so the expired certificate is issued with
  * `openssl ca -startdate/-enddate` from a throwaway CA database.
  */
+import { onProcessEnd, sweepStaleTempDirs } from "./process-cleanup.js";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
@@ -29,6 +31,7 @@ import { isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 import { MissingComponentError, requireExecutable } from "./components.js";
 
 const execFileAsync = promisify(execFile);
@@ -82,7 +85,8 @@ export interface TlsFixtures {
 /** Valid notBefore/notAfter of `expiredServer` (openssl `ca` format). */
 export const EXPIRED_VALIDITY = { start: "20200101000000Z", end: "20200102000000Z" } as const;
 
-const DNS_NAME = /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DNS_NAME =
+  /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const COMMON_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
 interface NormalizedOptions {
@@ -206,7 +210,16 @@ async function makeLeaf(dir: string, req: LeafRequest, opts: NormalizedOptions):
   const extPath = join(dir, `${req.name}.ext`);
   const certPath = join(dir, `${req.name}.crt`);
   await writeFile(extPath, extensions(req.kind, opts));
-  await openssl(dir, ["req", "-new", "-key", keyPath, "-subj", `/O=secure-redis tests/CN=${req.commonName}`, "-out", csrPath]);
+  await openssl(dir, [
+    "req",
+    "-new",
+    "-key",
+    keyPath,
+    "-subj",
+    `/O=secure-redis tests/CN=${req.commonName}`,
+    "-out",
+    csrPath,
+  ]);
   if (req.validity === undefined) {
     await openssl(dir, [
       "x509",
@@ -299,10 +312,20 @@ async function generate(dir: string, opts: NormalizedOptions): Promise<TlsFixtur
     makeLeaf(dir, { name: "client", kind: "client", commonName: opts.clientCommonName, issuer: ca }, opts),
     makeLeaf(
       dir,
-      { name: "expired-server", kind: "server", commonName: "localhost", issuer: ca, validity: EXPIRED_VALIDITY },
+      {
+        name: "expired-server",
+        kind: "server",
+        commonName: "localhost",
+        issuer: ca,
+        validity: EXPIRED_VALIDITY,
+      },
       opts,
     ),
-    makeLeaf(dir, { name: "untrusted-server", kind: "server", commonName: "localhost", issuer: untrustedCa }, opts),
+    makeLeaf(
+      dir,
+      { name: "untrusted-server", kind: "server", commonName: "localhost", issuer: untrustedCa },
+      opts,
+    ),
     makeLeaf(
       dir,
       { name: "untrusted-client", kind: "client", commonName: opts.clientCommonName, issuer: untrustedCa },
@@ -324,16 +347,24 @@ async function generate(dir: string, opts: NormalizedOptions): Promise<TlsFixtur
 }
 
 function allPaths(f: TlsFixtures): string[] {
-  return [f.ca, f.server, f.client, f.expiredServer, f.untrustedCa, f.untrustedServer, f.untrustedClient].flatMap(
-    (p) => [p.certPath, p.keyPath],
-  );
+  return [
+    f.ca,
+    f.server,
+    f.client,
+    f.expiredServer,
+    f.untrustedCa,
+    f.untrustedServer,
+    f.untrustedClient,
+  ].flatMap((p) => [p.certPath, p.keyPath]);
 }
 
 const cache = new Map<string, Promise<TlsFixtures>>();
 const ownedDirs = new Set<string>();
 /** Caller-given dir -> cache key of the fixtures in it (file names are fixed, so one set per dir). */
 const dirOwners = new Map<string, string>();
-let exitHookInstalled = false;
+/** How many `useTlsFixtures` users hold each cached set (by dir). */
+const holders = new Map<string, number>();
+const DIR_PREFIX = "secure-redis-tls-";
 
 function removeOwnedDirsSync(): void {
   for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
@@ -352,7 +383,9 @@ export async function createTlsFixtures(dir?: string, opts: TlsFixtureOptions = 
   if (dir !== undefined) {
     const other = dirOwners.get(resolve(dir));
     if (other !== undefined && other !== key) {
-      throw new Error(`createTlsFixtures: ${dir} already holds fixtures made with other options; use another dir`);
+      throw new Error(
+        `createTlsFixtures: ${dir} already holds fixtures made with other options; use another dir`,
+      );
     }
     dirOwners.set(resolve(dir), key);
   }
@@ -365,12 +398,10 @@ export async function createTlsFixtures(dir?: string, opts: TlsFixtureOptions = 
   const pending = (async () => {
     let target = dir === undefined ? undefined : resolve(dir);
     if (target === undefined) {
-      target = await mkdtemp(join(tmpdir(), "secure-redis-tls-"));
+      onProcessEnd(removeOwnedDirsSync);
+      sweepStaleTempDirs(DIR_PREFIX);
+      target = await mkdtemp(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
       ownedDirs.add(target);
-      if (!exitHookInstalled) {
-        process.once("exit", removeOwnedDirsSync);
-        exitHookInstalled = true;
-      }
     }
     return generate(target, normalized);
   })();
@@ -381,13 +412,45 @@ export async function createTlsFixtures(dir?: string, opts: TlsFixtureOptions = 
 
 /**
  * Removes every temp dir created by `createTlsFixtures()` without a `dir` and
- * clears the cache. Optional (it also happens at process exit); call it from
- * an `afterAll` when a test wants the files gone immediately.
+ * clears the cache. Call it from `afterAll` (a backstop also runs when the
+ * test process ends).
  */
 export async function disposeTlsFixtures(): Promise<void> {
   const pending = [...cache.values()];
   cache.clear();
   dirOwners.clear();
+  holders.clear();
   await Promise.allSettled(pending);
   removeOwnedDirsSync();
+}
+
+/**
+ * Vitest helper: fixtures (shared through the cache) acquired in `beforeAll`
+ * and released in `afterAll`; the temp dir is removed when its last user
+ * releases it. Call at file/describe level; use the accessor inside tests.
+ */
+export function useTlsFixtures(opts: TlsFixtureOptions = {}): () => TlsFixtures {
+  let fixtures: TlsFixtures | undefined;
+  beforeAll(async () => {
+    fixtures = await createTlsFixtures(undefined, opts);
+    holders.set(fixtures.dir, (holders.get(fixtures.dir) ?? 0) + 1);
+  });
+  afterAll(async () => {
+    if (fixtures === undefined) return;
+    const left = (holders.get(fixtures.dir) ?? 1) - 1;
+    if (left > 0) {
+      holders.set(fixtures.dir, left);
+      return;
+    }
+    holders.delete(fixtures.dir);
+    for (const [key, pending] of cache) {
+      if ((await pending.catch(() => undefined))?.dir === fixtures.dir) cache.delete(key);
+    }
+    ownedDirs.delete(fixtures.dir);
+    await rm(fixtures.dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (fixtures === undefined) throw new Error("useTlsFixtures: no fixtures (beforeAll failed?)");
+    return fixtures;
+  };
 }
