@@ -24,6 +24,8 @@ export interface SecurityEventMap {
   "key.rotation": { primaryKeyId: string; previousKeyIds: string[] };
   "config.violation": { setting: string; message: string };
   "connection.lost": { reason: string };
+  /** A cache operation could not reach Redis (reads then miss: they fail open; writes follow their policy). */
+  "redis.unavailable": { operation: string; reason: string };
   "connection.restored": { downtimeMs: number };
 }
 

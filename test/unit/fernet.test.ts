@@ -6,6 +6,14 @@ import { expectThrowsWithoutSecrets } from "../helpers/canary.js";
 const key = Fernet.generateKey();
 const fernet = new Fernet(key);
 
+/** A token whose standard-base64 form differs from base64url (it has a + or a /). */
+function standardBase64Token(): string {
+  for (;;) {
+    const text = fernet.encryptToBytes("hello").toString("base64");
+    if (/[+/]/.test(text)) return text;
+  }
+}
+
 function reasonOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -163,12 +171,10 @@ describe("Fernet tokens", () => {
     ["wrong version", Buffer.from([0x81, ...new Array<number>(80).fill(0)]), "version"],
     ["truncated", fernet.encryptToBytes("hello").subarray(0, 40), "length"],
     ["unpadded text", fernet.encrypt("hello").replace(/=+$/, ""), "encoding"],
-    ["standard base64", fernet.encryptToBytes("hello").toString("base64"), undefined],
+    ["standard base64 (+ or /)", standardBase64Token(), "encoding"],
     ["whitespace", " " + fernet.encrypt("hello"), "encoding"],
   ])("rejects %s", (_what, token, reason) => {
-    const got = reasonOf(() => fernet.decrypt(token));
-    if (reason === undefined) expect(got).toBeDefined();
-    else expect(got).toBe(reason);
+    expect(reasonOf(() => fernet.decrypt(token))).toBe(reason);
   });
 
   it("validates its options", () => {
