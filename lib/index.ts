@@ -24,6 +24,22 @@ export type {
   CharacterClass,
 } from "./config/tiers.js";
 export { SecurityEvents } from "./events.js";
+export { EncryptedCache, CacheUnavailableError } from "./cache/encrypted-cache.js";
+export type {
+  CacheMode,
+  EncryptedCacheOptions,
+  SetOptions,
+  ReadResult,
+  ValueSource,
+} from "./cache/encrypted-cache.js";
+export { CacheValueError, DEFAULT_COMPRESSION } from "./cache/value-codec.js";
+export type { CompressionPolicy } from "./cache/value-codec.js";
+export { AIResponseCache, DEFAULT_OPERATION_TTLS } from "./cache/ai-response-cache.js";
+export type { AIResponseCacheOptions } from "./cache/ai-response-cache.js";
+export { MIN_KEY_HASH_SECRET_BYTES } from "./cache/request-key.js";
+export type { AIRequest } from "./cache/request-key.js";
+export { reencryptNamespace } from "./cache/reencrypt.js";
+export type { ReencryptOptions, ReencryptReport } from "./cache/reencrypt.js";
 export type {
   SecurityEvent,
   SecurityEventMap,
