@@ -483,12 +483,16 @@ export class EncryptedCache {
   }
 
   /**
-   * ioredis queues commands while it reconnects; a cache read must not wait
-   * for that, so anything but "ready" counts as unavailable at once.
+   * ioredis queues commands while it reconnects, and a cache must not make
+   * requests wait for an outage; so once a connection is known to be broken
+   * (reconnecting, closed, ended) operations fail at once. During the first
+   * connect ("wait", "connecting", "connect") commands go through as usual.
    */
   #assertReady(): void {
     const status = this.#redis.status;
-    if (status !== "ready") throw new CacheUnavailableError(`Redis connection is ${status}`);
+    if (status === "reconnecting" || status === "close" || status === "end") {
+      throw new CacheUnavailableError(`Redis connection is ${status}`);
+    }
   }
 
   #unavailable(operation: string, error: unknown): void {

@@ -39,3 +39,38 @@ export async function pythonDecrypt(keys: string[], tokens: string[]): Promise<P
 export async function pythonGenerateKeys(count: number): Promise<string[]> {
   return (await call<{ keys: string[] }>({ op: "generate_keys", count })).keys;
 }
+
+const STARTER = fileURLToPath(new URL("./python_starter_cache.py", import.meta.url));
+
+async function callStarter<T>(request: object): Promise<T> {
+  const child = run(pythonWithCryptography(), [STARTER], { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 });
+  child.child.stdin?.end(JSON.stringify(request));
+  const { stdout } = await child;
+  return JSON.parse(stdout) as T;
+}
+
+/** Python writes entries to Redis in the starter's exact format (plain TCP, no auth). */
+export async function pythonStarterWrite(
+  endpoint: { host: string; port: number },
+  key: string,
+  entries: Array<{ redis_key: string; value: unknown }>,
+  ttl = 3600,
+): Promise<number> {
+  return (await callStarter<{ written: number }>({ op: "write", ...endpoint, key, ttl, entries })).written;
+}
+
+/** Python reads starter-format entries from Redis; `ok: false` where it cannot. */
+export async function pythonStarterRead(
+  endpoint: { host: string; port: number },
+  keys: string[],
+  redisKeys: string[],
+): Promise<Array<{ ok: boolean; value?: unknown }>> {
+  return (
+    await callStarter<{ values: Array<{ ok: boolean; value?: unknown }> }>({
+      op: "read",
+      ...endpoint,
+      keys,
+      redis_keys: redisKeys,
+    })
+  ).values;
+}
