@@ -222,11 +222,8 @@ describe("tamper and context binding", () => {
     await cache.set("answer-for-alice", { secret: "alice's answer" });
     await redis.client().copy("ctx:answer-for-alice", "ctx:answer-for-bob");
     expect(await cache.get("answer-for-bob")).toBeUndefined();
-    expect(seen[0]).toMatchObject({
-      type: "decrypt.failure",
-      key: "ctx:answer-for-bob",
-      reason: expect.stringMatching(/context mismatch/),
-    });
+    expect(seen[0]).toMatchObject({ type: "decrypt.failure", key: "ctx:answer-for-bob" });
+    expect((seen[0] as { reason: string }).reason).toMatch(/context mismatch/);
     expect(await cache.get("answer-for-alice")).toEqual({ secret: "alice's answer" });
   });
 });
