@@ -117,8 +117,16 @@ export function unwrap<T = unknown>(value: unknown): T {
   return (isSecretValue(value) ? value.value : value) as T;
 }
 
+let latestResources: readonly RecordedResource[] = [];
+
+/** The resources the latest run registered (also when it failed). */
+export function latestRegistrations(): readonly RecordedResource[] {
+  return latestResources;
+}
+
 export async function runProgram(stack: StackName, options: RunOptions = {}): Promise<ProgramRun> {
   const resources: RecordedResource[] = [];
+  latestResources = resources;
   const secrets: string[] = [];
   const secret = (value: string): pulumi.Output<string> => {
     secrets.push(value);
