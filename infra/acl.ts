@@ -20,8 +20,8 @@ import { compareVersions, type RedisVersion } from "./redis-version.js";
 
 /**
  * Commands of APP_COMMANDS that older servers do not know, with the release
- * that added them. Naming an unknown command makes `ACL LOAD` reject the whole
- * file, so these are left out for older servers (whose clients never send
+ * that added them. Naming an unknown command makes Redis reject the whole
+ * file at start (and `ACL SETUSER` reject the line), so these are left out for older servers (whose clients never send
  * them: ioredis sends CLIENT SETINFO only where it exists, and ignores the
  * error otherwise).
  */
@@ -70,7 +70,7 @@ function passwords(user: AclUser, hashes: readonly string[] | undefined): string
  *   connection can run nothing but AUTH/HELLO, and `default` cannot log in.
  * - `app`: its namespace only (no pub/sub channels), exactly APP_COMMANDS.
  * - `healthcheck`: exactly HEALTHCHECK_COMMANDS, no keys, no channels.
- * - `admin`: operations (ACL LOAD, CONFIG SET, INFO, ...) on everything;
+ * - `admin`: operations (ACL SETUSER, CONFIG SET, INFO, ...) on everything;
  *   DEBUG and MODULE stay closed by the server arguments.
  */
 export function renderAclFile(input: AclFileInput): string {

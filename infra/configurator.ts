@@ -12,34 +12,46 @@
  *   1. installs the server's files into a new generation directory of the
  *      Redis volume and switches the `current` symlink with one rename;
  *   2. if Redis is running, authenticates as `admin` (trying the current
- *      admin password, then the previous one, which the running ACL still
- *      holds) and runs `ACL LOAD` and `CONFIG SET tls-cert-file ...`: Redis
- *      reloads its users and re-reads its certificates in place, existing
- *      connections stay open, no cached entry is lost. If Redis is not
- *      running yet (first deployment) there is nothing to tell: it reads the
- *      files when it starts;
+ *      admin password, then the previous one, which the running server still
+ *      accepts) and applies the new material in place:
+ *      - the ACL with one `ACL SETUSER <user> reset <rules>` per line of the
+ *        file. Not `ACL LOAD`: Redis 7.0 drops every authenticated client on
+ *        `ACL LOAD` (the integration test shows it), while SETUSER changes a
+ *        user atomically and keeps its connections; the file stays what Redis
+ *        reads on its next start;
+ *      - the certificates with `CONFIG SET tls-cert-file ... tls-key-file ...
+ *        tls-ca-cert-file ...`: Redis re-reads them (these settings re-apply
+ *        even when the path is unchanged) and new connections get the new
+ *        certificate while existing ones continue.
+ *      No cached entry is lost and no connection is cut. If Redis is not
+ *      running (first deployment, or a restart in progress) there is nothing
+ *      to tell: it reads the files when it starts;
  *   3. only then installs the clients' files (the backend's password, key
  *      ring, CA), so a client never holds a password the server does not
  *      accept yet;
  *   4. prunes older generations and deletes its inputs, so the exited
  *      container keeps no secret.
  *
- * If the reload fails, the Redis volume is switched back to the previous
- * generation (what the running server has loaded), the clients' files are
- * left alone, and the script exits non-zero; the program refuses to roll the
- * backend forward on a non-zero exit (see redis.ts).
+ * If applying fails, the Redis volume is switched back to the previous
+ * generation and that generation's ACL is applied again (what the running
+ * server had), the clients' files are left alone, and the script exits
+ * non-zero; the program refuses to roll the backend forward on a non-zero
+ * exit (see redis.ts).
  *
  * The script is POSIX sh and needs only sh, cat, cp, chmod, chown, ln,
- * mv -T, readlink, rm, date, head and redis-cli: all present in the official
- * Redis and Valkey images (Debian and Alpine) and in the local test image.
- * It contains no secret: every secret is a file in the inbox.
+ * mv -T, readlink, rm, date, head, grep, id and redis-cli: all present in the
+ * official Redis and Valkey images (Debian and Alpine) and in the local test
+ * image. It contains no secret: every secret is a file in the inbox.
  */
 import type { UserAndGroup } from "./config.js";
 
 export interface DeliveryTarget {
   /** The inbox subdirectory holding the files, and the volume's mount name under the volumes root. */
   name: string;
-  /** Owner of the installed files (mode 0400); the directory gets group `gid`, mode 0750. */
+  /**
+   * Owner of the installed files (mode 0400); the generation directory stays
+   * the configurator's (root in the container) with group `gid`, mode 0750.
+   */
   owner: UserAndGroup;
   /** File names, the same in the inbox and in the generation directory. */
   files: readonly string[];
@@ -53,6 +65,8 @@ export interface ReloadPlan {
   tls: { caFile: string; certFile?: string; keyFile?: string } | undefined;
   /** The admin password files in the inbox, current first, then previous. */
   adminPasswordFiles: readonly string[];
+  /** The ACL file's name within the server target's files. */
+  aclFile: string;
   /** The TLS files as Redis sees them, re-read with CONFIG SET; undefined without TLS. */
   serverTlsFiles: { certFile: string; keyFile: string; caFile: string } | undefined;
 }
@@ -132,8 +146,10 @@ trap 'exit 1' HUP INT TERM
 install_generation() {
   vol=$1; uid=$2; gid=$3; src=$4; shift 4
   [ -d "$vol" ] || die "volume $vol is not mounted"
-  gen="gen-$STAMP"
-  rm -rf "$vol/$gen" "$vol/.next"
+  gen="gen-$STAMP"; n=0
+  # Never reuse a name: the live generation may carry the same stamp (same second, same pid).
+  while [ -e "$vol/$gen" ]; do n=$((n + 1)); gen="gen-$STAMP-$n"; done
+  rm -f "$vol/.next"
   mkdir "$vol/$gen"
   for f in "$@"; do
     [ -f "$src/$f" ] || die "input $src/$f is missing"
@@ -141,7 +157,7 @@ install_generation() {
     chmod 0400 "$vol/$gen/$f"
     chown "$uid:$gid" "$vol/$gen/$f"
   done
-  chown "0:$gid" "$vol/$gen"
+  chown "$(id -u):$gid" "$vol/$gen"
   chmod 0750 "$vol/$gen"
   chmod 0755 "$vol"
   PREVIOUS=$(readlink "$vol/current" 2>/dev/null || true)
@@ -163,19 +179,40 @@ if command -v timeout >/dev/null 2>&1; then TIMEOUT='timeout ${plan.commandTimeo
 # admin PASSWORD_FILE COMMAND...: one redis-cli call as the admin user; the
 # password travels in the environment of that one process, never in argv.
 admin() {
-  pwfile=$1; shift
-  REDISCLI_AUTH="$(cat "$pwfile")" $TIMEOUT redis-cli ${redisCliArgs(reload)} "$@" 2>&1 || true
+  admin_pw=$1; shift
+  REDISCLI_AUTH="$(cat "$admin_pw")" $TIMEOUT redis-cli ${redisCliArgs(reload)} "$@" </dev/null 2>&1 || true
 }
 
 SERVER_PREVIOUS=''
 chosen=''
-acl_loaded=''
-# reload_failed MESSAGE: put back the generation the running server has loaded, then fail.
+# apply_acl ACL_FILE PASSWORD_FILE: one ACL SETUSER <user> reset <rules> per line, then remove
+# users the file no longer has. Sets FAILURE and returns 1 on the first refusal.
+apply_acl() {
+  acl_file=$1; acl_pw=$2
+  set -f # rules hold * and ~: no globbing while splitting lines into words
+  while IFS= read -r acl_line || [ -n "$acl_line" ]; do
+    [ -n "$acl_line" ] || continue
+    # shellcheck disable=SC2086
+    set -- $acl_line
+    if [ "$1" != user ] || [ $# -lt 2 ]; then set +f; FAILURE="$acl_file: a line does not start with user <name>"; return 1; fi
+    acl_user=$2; shift 2
+    out=$(admin "$acl_pw" ACL SETUSER "$acl_user" reset "$@")
+    if [ "$out" != OK ]; then set +f; FAILURE="ACL SETUSER $acl_user was refused: $(first_line "$out")"; return 1; fi
+  done < "$acl_file"
+  set +f
+  for acl_user in $(admin "$acl_pw" ACL USERS); do
+    grep -q "^user $acl_user " "$acl_file" || admin "$acl_pw" ACL DELUSER "$acl_user" >/dev/null
+  done
+}
+
+# reload_failed MESSAGE: put back the generation the running server had, then fail.
 reload_failed() {
   if [ -n "$SERVER_PREVIOUS" ]; then
     ln -s "$SERVER_PREVIOUS" ${serverVolume}/.next
     mv -T ${serverVolume}/.next ${serverVolume}/current
-    [ -z "$acl_loaded" ] || admin "$chosen" ACL LOAD >/dev/null
+    if [ -n "$chosen" ] && ! apply_acl ${serverVolume}/"$SERVER_PREVIOUS"/${q(reload.aclFile)} "$chosen"; then
+      say "could not re-apply the previous ACL: $FAILURE"
+    fi
     say "switched the Redis volume back to $SERVER_PREVIOUS"
   fi
   die "$1"
@@ -194,10 +231,9 @@ reload_redis() {
     esac
   done
   [ -n "$chosen" ] || reload_failed "the running Redis accepts neither the current nor the previous admin password; raise rotation.passwordGeneration by one at a time (docs/deploy.md)"
-  out=$(admin "$chosen" ACL LOAD)
-  [ "$out" = OK ] || reload_failed "ACL LOAD was refused: $(first_line "$out")"
-  acl_loaded=1
-${tlsReload}  say "Redis reloaded its users and TLS material in place"
+  apply_acl ${serverVolume}/current/${q(reload.aclFile)} "$chosen" || reload_failed "$FAILURE"
+  # From here on the current admin password is valid (the ACL just applied holds it).
+${tlsReload}  say "Redis applied the new users and TLS material in place"
 }
 
 ${installCall(plan, plan.server)}

@@ -1,7 +1,7 @@
 /**
  * The Redis (or Valkey) release the image runs, as far as the program needs
- * it: the ACL may only name commands the server knows, or `ACL LOAD` rejects
- * the whole file.
+ * it: the ACL may only name commands the server knows, or Redis rejects the
+ * whole file.
  */
 
 export interface RedisVersion {

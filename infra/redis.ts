@@ -10,12 +10,14 @@
  *   <name>-data           volume for snapshots (only when persistence is on)
  *   <name>-<client>-secrets  one volume per client (the backend) for its files
  *   <name>-configurator   short-lived container that writes those volumes and
- *                         tells the running Redis to reload (configurator.ts)
+ *                         applies the new users and certificates to the
+ *                         running Redis in place (configurator.ts)
  *   <name>-server         the Redis container itself
  *
  * The Redis container's inputs contain no secret and nothing that changes
  * on a rotation: rotating passwords, keys or certificates replaces only the
- * configurator (its `uploads` change), which makes the running Redis reload.
+ * configurator (its `uploads` change), which updates the running Redis
+ * (`ACL SETUSER`, `CONFIG SET tls-*`) without a restart or a dropped client.
  * Pure renderers (ACL, server arguments, healthcheck, script, container spec)
  * live in their own modules and are tested without Pulumi.
  */
@@ -181,13 +183,20 @@ export function configuratorPlan(args: {
   adminPasswordCount: number;
   tls: { mutual: boolean } | undefined;
   clients: readonly { name: string; owner: UserAndGroup; files: readonly string[] }[];
+  /** Where things are; the defaults are the containers' paths (tests run the script on the host). */
+  paths?: { inbox: string; volumesRoot: string; redisSecretsDir: string };
 }): ConfiguratorPlan {
-  const inbox = (target: string, file: string): string => `${CONFIGURATOR_INBOX}/${target}/${file}`;
-  const live = (file: string): string => livePath(REDIS_SECRETS_DIR, file);
-  const server: DeliveryTarget = { name: SERVER_TARGET, owner: args.redisUser, files: args.serverFiles };
-  return {
+  const paths = args.paths ?? {
     inbox: CONFIGURATOR_INBOX,
     volumesRoot: CONFIGURATOR_VOLUMES,
+    redisSecretsDir: REDIS_SECRETS_DIR,
+  };
+  const inbox = (target: string, file: string): string => `${paths.inbox}/${target}/${file}`;
+  const live = (file: string): string => livePath(paths.redisSecretsDir, file);
+  const server: DeliveryTarget = { name: SERVER_TARGET, owner: args.redisUser, files: args.serverFiles };
+  return {
+    inbox: paths.inbox,
+    volumesRoot: paths.volumesRoot,
     server,
     reload: {
       host: args.alias,
@@ -207,6 +216,7 @@ export function configuratorPlan(args: {
       adminPasswordFiles: Array.from({ length: args.adminPasswordCount }, (_, index) =>
         inbox(OPERATOR_TARGET, OPERATOR_FILES.adminPassword(index)),
       ),
+      aclFile: REDIS_FILES.acl,
       serverTlsFiles:
         args.tls === undefined
           ? undefined

@@ -8,12 +8,14 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ENVIRONMENTS, Fernet, TIERS, type Environment } from "../../lib/index.js";
 import { ConfigurationError } from "../../lib/errors.js";
-import { CONFIG_KEYS, fullKey } from "../../infra/config-schema.js";
+import { CONFIG_KEYS as KEYS, fullKey, type ConfigKeySpec } from "../../infra/config-schema.js";
 import { MAXMEMORY_SHARE, resolveConfig, type RawConfig } from "../../infra/config.js";
 import { parseRedisVersion, versionFromImageTag } from "../../infra/redis-version.js";
 import { Sensitive } from "../../infra/sensitive.js";
 import { assertNoSecret, expectThrowsWithoutSecrets, visibleText } from "../helpers/canary.js";
 import { ROOT, STACKS, projectConfigSchema, stackFileConfig } from "./program.js";
+
+const CONFIG_KEYS: readonly ConfigKeySpec[] = KEYS;
 
 function raw(values: Record<string, string>, secretKeys: string[] = []): RawConfig {
   const full = Object.fromEntries(Object.entries(values).map(([key, value]) => [fullKey(key), value]));

@@ -192,11 +192,12 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map((key) => `secure-redis:${key}`));
 
   vi.resetModules();
-  const program = (await import("../../infra/index.ts")) as Record<string, unknown>;
+  const program = (await import("../../infra/index.js")) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   const outputIsSecret: Record<string, boolean> = {};
   for (const [name, exported] of Object.entries(program)) {
-    const output = pulumi.output(exported);
+    // Outputs of any shape; awaited as unknown.
+    const output = pulumi.output(exported as pulumi.Input<string>) as pulumi.Output<unknown>;
     outputs[name] = await new Promise((resolve) => output.apply(resolve));
     outputIsSecret[name] = await pulumi.isSecret(output);
   }

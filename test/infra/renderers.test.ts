@@ -183,9 +183,10 @@ describe("configurator script", () => {
     expect(script).toContain(
       "for pwfile in '/run/secure-redis-inbox/operator/admin-password-1' '/run/secure-redis-inbox/operator/admin-password-2'",
     );
-    expect(script).toContain('REDISCLI_AUTH="$(cat "$pwfile")"');
+    expect(script).toContain('REDISCLI_AUTH="$(cat "$admin_pw")"');
     expect(script).toContain("--cert '/run/secure-redis-inbox/operator/client.crt'");
-    expect(script).toContain("ACL LOAD");
+    expect(script).toContain('ACL SETUSER "$acl_user" reset "$@"');
+    expect(script).not.toContain("ACL LOAD"); // it drops every authenticated client
     expect(script).toContain(
       "CONFIG SET tls-cert-file '/run/secure-redis/current/server.crt' tls-key-file '/run/secure-redis/current/server.key' tls-ca-cert-file '/run/secure-redis/current/ca.crt'",
     );
