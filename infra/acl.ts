@@ -59,7 +59,8 @@ function passwords(user: AclUser, hashes: readonly string[] | undefined): string
   }
   hashes.forEach((hash, index) => {
     // The message names the position only: a malformed "hash" could be a plaintext password.
-    if (!HASH.test(hash)) throw new Error(`renderAclFile: ${user} password hash ${index + 1} is not #<sha256 hex>`);
+    if (!HASH.test(hash))
+      throw new Error(`renderAclFile: ${user} password hash ${index + 1} is not #<sha256 hex>`);
   });
   return hashes.join(" ");
 }

@@ -54,7 +54,9 @@ export interface BackendArgs {
 }
 
 /** Environment values: locations and names only, every secret by `*_FILE` path. */
-export function backendEnvironment(args: Pick<BackendArgs, "environment" | "port" | "redisUrl" | "redisUsername" | "keyNamespace" | "tls">): string[] {
+export function backendEnvironment(
+  args: Pick<BackendArgs, "environment" | "port" | "redisUrl" | "redisUsername" | "keyNamespace" | "tls">,
+): string[] {
   const file = (name: string): string => livePath(BACKEND_SECRETS_DIR, name);
   const env: Record<string, string> = {
     NODE_ENV: "production",
@@ -91,7 +93,9 @@ export interface BackendContainerSpec extends HardeningSpec {
   ports: { internal: number; external: number; ip: string; protocol: string }[];
 }
 
-export function backendContainerSpec(args: Pick<BackendArgs, "user" | "memoryLimitMb" | "port" | "publish">): BackendContainerSpec {
+export function backendContainerSpec(
+  args: Pick<BackendArgs, "user" | "memoryLimitMb" | "port" | "publish">,
+): BackendContainerSpec {
   return {
     ...hardening(args.user, args.memoryLimitMb),
     tmpfs: { "/tmp": scratchTmpfs(32) },
@@ -105,7 +109,14 @@ export function backendContainerSpec(args: Pick<BackendArgs, "user" | "memoryLim
     ports:
       args.publish === undefined
         ? []
-        : [{ internal: args.port, external: args.publish.hostPort, ip: args.publish.address, protocol: "tcp" }],
+        : [
+            {
+              internal: args.port,
+              external: args.publish.hostPort,
+              ip: args.publish.address,
+              protocol: "tcp",
+            },
+          ],
   };
 }
 
@@ -133,10 +144,7 @@ export class Backend extends pulumi.ComponentResource {
           .output(args.secretsRevision)
           .apply((revision) => [...backendEnvironment(args), `SECURE_REDIS_SECRETS_REVISION=${revision}`]),
         mounts: [{ type: "volume", source: args.secretsVolume, target: BACKEND_SECRETS_DIR, readOnly: true }],
-        networksAdvanced: [
-          { name: args.internalNetwork },
-          { name: args.edgeNetwork, aliases: [args.alias] },
-        ],
+        networksAdvanced: [{ name: args.internalNetwork }, { name: args.edgeNetwork, aliases: [args.alias] }],
         labels: toDockerLabels({ ...args.labels, "org.secure-redis.role": "backend" }),
         destroyGraceSeconds: 10,
       },

@@ -63,6 +63,7 @@ export const CONFIG_KEYS = [
   { key: "encryptionKeys", type: "string", default: "", secret: true },
   { key: "keyHashingSecret", type: "string", default: "", secret: true },
 
+  { key: "backend.enabled", type: "boolean", default: true },
   { key: "backend.image", type: "string", default: "secure-redis/backend:local" },
   { key: "backend.user", type: "string", default: "1000:1000" },
   { key: "backend.port", type: "integer", default: 8080 },

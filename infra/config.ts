@@ -110,6 +110,8 @@ export interface ResolvedConfig {
     readonly keyHashingSecret: Sensitive | undefined;
   };
   readonly backend: {
+    /** Deploy the reference backend container (its secrets volume is written either way). */
+    readonly enabled: boolean;
     readonly image: string;
     readonly user: UserAndGroup;
     readonly port: number;
@@ -184,7 +186,9 @@ function checkKnownKeys(raw: RawConfig): void {
     if (!full.startsWith(prefix)) continue;
     const key = full.slice(prefix.length);
     if (known.has(key)) continue;
-    const related = [...known].filter((k) => k.startsWith(`${key}.`) || k.split(".")[0] === key.split(".")[0]);
+    const related = [...known].filter(
+      (k) => k.startsWith(`${key}.`) || k.split(".")[0] === key.split(".")[0],
+    );
     if (related.some((k) => k.startsWith(`${key}.`))) {
       throw new ConfigurationError(
         full,
@@ -221,7 +225,8 @@ export function parseUserAndGroup(key: ConfigKey, value: string): UserAndGroup {
 }
 
 function checkPort(key: ConfigKey, port: number): number {
-  if (port < 1 || port > 65535) throw new ConfigurationError(fullKey(key), `must be a TCP port (1-65535), got ${port}`);
+  if (port < 1 || port > 65535)
+    throw new ConfigurationError(fullKey(key), `must be a TCP port (1-65535), got ${port}`);
   return port;
 }
 
@@ -262,10 +267,7 @@ function resolveServerVersion(read: Reader, image: string): RedisVersion {
   } else {
     const parsed = parseRedisVersion(configured);
     if (parsed === undefined) {
-      throw new ConfigurationError(
-        fullKey("redis.serverVersion"),
-        `must look like 7.2, got "${configured}"`,
-      );
+      throw new ConfigurationError(fullKey("redis.serverVersion"), `must look like 7.2, got "${configured}"`);
     }
     if (fromTag !== undefined && compareVersions(parsed, fromTag) !== 0) {
       throw new ConfigurationError(
@@ -288,7 +290,8 @@ function resolveServerVersion(read: Reader, image: string): RedisVersion {
 
 function resolveRedis(read: Reader, tier: TierPolicy): ResolvedConfig["redis"] {
   const image = read.string("redis.image").trim();
-  if (image === "") throw new ConfigurationError(fullKey("redis.image"), "must name an image, e.g. redis:7.2.11");
+  if (image === "")
+    throw new ConfigurationError(fullKey("redis.image"), "must name an image, e.g. redis:7.2.11");
 
   const publishedPort = read.integer("redis.publishedPort");
   if (publishedPort !== 0) {
@@ -373,14 +376,19 @@ function resolveTls(read: Reader, tier: TierPolicy): ResolvedConfig["tls"] {
     serverKeyPem: serverKey === undefined ? undefined : new Sensitive(serverKey),
   };
   const suppliedAny =
-    input.caCertPem !== "" || input.caKeyPem !== undefined || input.serverCertPem !== "" || input.serverKeyPem !== undefined;
+    input.caCertPem !== "" ||
+    input.caKeyPem !== undefined ||
+    input.serverCertPem !== "" ||
+    input.serverKeyPem !== undefined;
   if (!enabled && suppliedAny) {
     throw new ConfigurationError(
       fullKey("tls.enabled"),
       "is false but certificates are supplied (tls.*Pem); enable TLS or remove them",
     );
   }
-  const supplied = enabled ? checkSuppliedTls(input, { mutualTls: mutual, serverName: REDIS_ALIAS }) : undefined;
+  const supplied = enabled
+    ? checkSuppliedTls(input, { mutualTls: mutual, serverName: REDIS_ALIAS })
+    : undefined;
   return { enabled, mutual, supplied };
 }
 
@@ -392,7 +400,11 @@ function resolveBackend(read: Reader, tier: TierPolicy): ResolvedConfig["backend
   // Development publishes on loopback by default so the developer can reach it; elsewhere a
   // reverse proxy joins the edge network instead.
   const address =
-    configuredAddress === "" ? (tier.environment === "development" ? "127.0.0.1" : "none") : configuredAddress;
+    configuredAddress === ""
+      ? tier.environment === "development"
+        ? "127.0.0.1"
+        : "none"
+      : configuredAddress;
   let publish: BackendPublish | undefined;
   if (address !== "none") {
     if (isIP(address) === 0) {
@@ -421,6 +433,7 @@ function resolveBackend(read: Reader, tier: TierPolicy): ResolvedConfig["backend
     );
   }
   return {
+    enabled: read.boolean("backend.enabled"),
     image,
     user: parseUserAndGroup("backend.user", read.string("backend.user")),
     port,
@@ -440,8 +453,10 @@ function resolveSupplied(read: Reader, tier: TierPolicy): ResolvedConfig["suppli
   const hashing = read.secret("keyHashingSecret");
   return {
     passwords,
-    encryptionKeys: keys === undefined ? undefined : checkSuppliedEncryptionKeys("encryptionKeys", keys, tier),
-    keyHashingSecret: hashing === undefined ? undefined : checkSuppliedKeyHashingSecret("keyHashingSecret", hashing),
+    encryptionKeys:
+      keys === undefined ? undefined : checkSuppliedEncryptionKeys("encryptionKeys", keys, tier),
+    keyHashingSecret:
+      hashing === undefined ? undefined : checkSuppliedKeyHashingSecret("keyHashingSecret", hashing),
   };
 }
 
@@ -457,7 +472,10 @@ export function resolveConfig(raw: RawConfig, stack: string): ResolvedConfig {
     network: { isolatedGateway: read.boolean("network.isolatedGateway") },
     tls: resolveTls(read, tier),
     rotation: {
-      passwordGeneration: checkGeneration("rotation.passwordGeneration", read.integer("rotation.passwordGeneration")),
+      passwordGeneration: checkGeneration(
+        "rotation.passwordGeneration",
+        read.integer("rotation.passwordGeneration"),
+      ),
       keyGeneration: checkGeneration("rotation.keyGeneration", read.integer("rotation.keyGeneration")),
       certificateGeneration: checkGeneration(
         "rotation.certificateGeneration",

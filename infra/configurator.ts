@@ -95,7 +95,8 @@ function q(value: string | number): string {
 }
 
 function installCall(plan: ConfiguratorPlan, target: DeliveryTarget): string {
-  if (target.files.length === 0) throw new Error(`renderConfiguratorScript: target ${target.name} has no files`);
+  if (target.files.length === 0)
+    throw new Error(`renderConfiguratorScript: target ${target.name} has no files`);
   return [
     "install_generation",
     q(`${plan.volumesRoot}/${target.name}`),
@@ -120,7 +121,8 @@ function redisCliArgs(reload: ReloadPlan): string {
 
 export function renderConfiguratorScript(plan: ConfiguratorPlan): string {
   const { reload } = plan;
-  if (reload.adminPasswordFiles.length === 0) throw new Error("renderConfiguratorScript: no admin password file");
+  if (reload.adminPasswordFiles.length === 0)
+    throw new Error("renderConfiguratorScript: no admin password file");
   const serverVolume = q(`${plan.volumesRoot}/${plan.server.name}`);
   const tlsReload =
     reload.serverTlsFiles === undefined

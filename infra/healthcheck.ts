@@ -25,7 +25,8 @@ export const HEALTHCHECK_TIMING = {
 const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
 
 function path(value: string): string {
-  if (!SAFE_PATH.test(value)) throw new Error(`renderHealthcheckCommand: unsafe path ${JSON.stringify(value)}`);
+  if (!SAFE_PATH.test(value))
+    throw new Error(`renderHealthcheckCommand: unsafe path ${JSON.stringify(value)}`);
   return `'${value}'`;
 }
 

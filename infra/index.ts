@@ -31,7 +31,10 @@ function secretKeyCheck(): ((key: string) => boolean | undefined) | undefined {
 
 function loadConfig(): ResolvedConfig {
   try {
-    return resolveConfig({ values: pulumi.runtime.allConfig(), isSecret: secretKeyCheck() }, pulumi.getStack());
+    return resolveConfig(
+      { values: pulumi.runtime.allConfig(), isSecret: secretKeyCheck() },
+      pulumi.getStack(),
+    );
   } catch (error) {
     // RunError: the CLI prints the message alone, without a stack trace of the program.
     if (error instanceof ConfigurationError) throw new pulumi.RunError(error.message);
@@ -74,7 +77,9 @@ const networks = new SecureNetworks(`${namePrefix}-networks`, {
 const backendTls = tls === undefined ? undefined : { mutual: config.tls.mutual };
 const backendFiles: Record<string, pulumi.Input<string>> = {
   [BACKEND_FILES.password]: secrets.passwords.app[0]!,
-  [BACKEND_FILES.encryptionKeys]: pulumi.secret(pulumi.all(secrets.encryptionKeys).apply((keys) => keys.join(","))),
+  [BACKEND_FILES.encryptionKeys]: pulumi.secret(
+    pulumi.all(secrets.encryptionKeys).apply((keys) => keys.join(",")),
+  ),
   [BACKEND_FILES.keyHashingSecret]: secrets.keyHashingSecret,
 };
 if (tls !== undefined) {
@@ -108,28 +113,31 @@ const redis = new SecureRedis(`${namePrefix}-redis`, {
   labels,
 });
 
-const backend = new Backend(`${namePrefix}-backend`, {
-  namePrefix,
-  image: config.backend.image,
-  user: config.backend.user,
-  port: config.backend.port,
-  publish: config.backend.publish,
-  memoryLimitMb: config.backend.memoryLimitMb,
-  environment: tier.environment,
-  redisUrl: redis.endpoint,
-  redisUsername: "app",
-  keyNamespace: config.redis.keyNamespace,
-  tls: backendTls,
-  secretsVolume: redis.clientVolumes.backend!.name,
-  secretsRevision: redis.deliveryRevision,
-  internalNetwork: networks.internal.name,
-  edgeNetwork: networks.edge.name,
-  alias: BACKEND_ALIAS,
-  labels,
-});
+const backend = config.backend.enabled
+  ? new Backend(`${namePrefix}-backend`, {
+      namePrefix,
+      image: config.backend.image,
+      user: config.backend.user,
+      port: config.backend.port,
+      publish: config.backend.publish,
+      memoryLimitMb: config.backend.memoryLimitMb,
+      environment: tier.environment,
+      redisUrl: redis.endpoint,
+      redisUsername: "app",
+      keyNamespace: config.redis.keyNamespace,
+      tls: backendTls,
+      secretsVolume: redis.clientVolumes.backend!.name,
+      secretsRevision: redis.deliveryRevision,
+      internalNetwork: networks.internal.name,
+      edgeNetwork: networks.edge.name,
+      alias: BACKEND_ALIAS,
+      labels,
+    })
+  : undefined;
 
 /** Where the backend answers: the published host URL, else its URL on the edge network. */
-export const backendUrl = backend.url;
+export const backendUrl =
+  backend?.url ?? `disabled (backend.enabled=false); secrets volume: ${namePrefix}-backend-secrets`;
 /** Where Redis answers: on the internal network only. */
 export const redisEndpoint = redis.endpoint;
 /** What this stack enforces, for review (no secret in it). */
@@ -142,7 +150,10 @@ export const securitySummary = {
   mutualTls: config.tls.mutual,
   certificateExpiry: tls === undefined ? "no certificate (TLS off)" : tls.serverExpiresAt,
   certificateGeneration: config.rotation.certificateGeneration,
-  aclUsers: ["default (off)", ...ACL_USERS.map((user) => (user === "app" ? `app (~${config.redis.keyNamespace}:*)` : user))],
+  aclUsers: [
+    "default (off)",
+    ...ACL_USERS.map((user) => (user === "app" ? `app (~${config.redis.keyNamespace}:*)` : user)),
+  ],
   passwordGeneration: config.rotation.passwordGeneration,
   passwordsPerUser: secrets.passwords.app.length,
   passwordsSupplied: ACL_USERS.filter((user) => config.supplied.passwords[user] !== undefined),
@@ -163,7 +174,9 @@ export const securitySummary = {
 export const appPassword = secrets.passwords.app[0]!;
 export const adminPassword = secrets.passwords.admin[0]!;
 export const healthcheckPassword = secrets.passwords.healthcheck[0]!;
-export const encryptionKeys = pulumi.secret(pulumi.all(secrets.encryptionKeys).apply((keys) => keys.join(",")));
+export const encryptionKeys = pulumi.secret(
+  pulumi.all(secrets.encryptionKeys).apply((keys) => keys.join(",")),
+);
 export const keyHashingSecret = secrets.keyHashingSecret;
 /** The rendered ACL (password hashes only; still kept secret). */
 export const aclFile = redis.aclFile;

@@ -58,7 +58,10 @@ function persistenceOptions(mode: RedisPersistence): RedisOption[] {
       // passed: the Docker provider rejects empty command elements).
       return [["save"], ["appendonly", "no"]];
     case "rdb":
-      return [["save", ...RDB_SAVE_RULES], ["appendonly", "no"]];
+      return [
+        ["save", ...RDB_SAVE_RULES],
+        ["appendonly", "no"],
+      ];
     case "aof":
       return [["save"], ["appendonly", "yes"], ["appendfsync", "everysec"]];
   }

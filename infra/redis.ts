@@ -220,16 +220,30 @@ export function configuratorPlan(args: {
       serverTlsFiles:
         args.tls === undefined
           ? undefined
-          : { certFile: live(REDIS_FILES.serverCert), keyFile: live(REDIS_FILES.serverKey), caFile: live(REDIS_FILES.ca) },
+          : {
+              certFile: live(REDIS_FILES.serverCert),
+              keyFile: live(REDIS_FILES.serverKey),
+              caFile: live(REDIS_FILES.ca),
+            },
     },
     clients: args.clients.map((client) => ({ name: client.name, owner: client.owner, files: client.files })),
     commandTimeoutSeconds: CONFIGURATOR_COMMAND_TIMEOUT_SECONDS,
   };
 }
 
-function upload(target: string, file: string, content: pulumi.Input<string>): docker.types.input.ContainerUpload {
+function upload(
+  target: string,
+  file: string,
+  content: pulumi.Input<string>,
+): docker.types.input.ContainerUpload {
   // Owned by root, readable by root only: the configurator runs as root (it must chown).
-  return { file: `${CONFIGURATOR_INBOX}/${target}/${file}`, content, permissions: "0400", owner: "0", group: "0" };
+  return {
+    file: `${CONFIGURATOR_INBOX}/${target}/${file}`,
+    content,
+    permissions: "0400",
+    owner: "0",
+    group: "0",
+  };
 }
 
 export class SecureRedis extends pulumi.ComponentResource {
@@ -256,10 +270,16 @@ export class SecureRedis extends pulumi.ComponentResource {
       throw new Error(`SecureRedis ${name}: maxmemoryMb must stay below memoryLimitMb`);
     }
     for (const user of ["app", "admin", "healthcheck"] as const) {
-      if (args.passwords[user].length === 0) throw new Error(`SecureRedis ${name}: the ${user} user has no password`);
+      if (args.passwords[user].length === 0)
+        throw new Error(`SecureRedis ${name}: the ${user} user has no password`);
     }
-    if (args.tls?.mutual === true && (args.tls.clients.healthcheck === undefined || args.tls.clients.operator === undefined)) {
-      throw new Error(`SecureRedis ${name}: mutual TLS needs the healthcheck and operator client certificates`);
+    if (
+      args.tls?.mutual === true &&
+      (args.tls.clients.healthcheck === undefined || args.tls.clients.operator === undefined)
+    ) {
+      throw new Error(
+        `SecureRedis ${name}: mutual TLS needs the healthcheck and operator client certificates`,
+      );
     }
     const parent = { parent: this };
     const labels = toDockerLabels(args.labels);
@@ -269,7 +289,11 @@ export class SecureRedis extends pulumi.ComponentResource {
 
     // Named volumes survive container replacement; a name exists once per host, so replace by deleting first.
     const volume = (suffix: string): docker.Volume =>
-      new docker.Volume(`${name}-${suffix}`, { name: `${prefix}-${suffix}`, labels }, { ...parent, deleteBeforeReplace: true });
+      new docker.Volume(
+        `${name}-${suffix}`,
+        { name: `${prefix}-${suffix}`, labels },
+        { ...parent, deleteBeforeReplace: true },
+      );
     this.configVolume = volume("config");
     this.dataVolume = args.persistence === "none" ? undefined : volume("data");
     const clientVolumes: Record<string, docker.Volume> = {};
@@ -325,7 +349,11 @@ export class SecureRedis extends pulumi.ComponentResource {
       serverFiles: Object.keys(serverFiles),
       adminPasswordCount: args.passwords.admin.length,
       tls: args.tls === undefined ? undefined : { mutual: args.tls.mutual },
-      clients: args.clients.map((client) => ({ name: client.name, owner: client.owner, files: Object.keys(client.files) })),
+      clients: args.clients.map((client) => ({
+        name: client.name,
+        owner: client.owner,
+        files: Object.keys(client.files),
+      })),
     });
     const uploads = [
       ...Object.entries(serverFiles).map(([file, content]) => upload(SERVER_TARGET, file, content)),
@@ -352,7 +380,11 @@ export class SecureRedis extends pulumi.ComponentResource {
         memory: CONFIGURATOR_MEMORY_MB,
         memorySwap: CONFIGURATOR_MEMORY_MB,
         mounts: [
-          { type: "volume", source: this.configVolume.name, target: `${CONFIGURATOR_VOLUMES}/${SERVER_TARGET}` },
+          {
+            type: "volume",
+            source: this.configVolume.name,
+            target: `${CONFIGURATOR_VOLUMES}/${SERVER_TARGET}`,
+          },
           ...args.clients.map((client) => ({
             type: "volume",
             source: clientVolumes[client.name]!.name,

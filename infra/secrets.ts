@@ -121,8 +121,11 @@ export class StackSecrets extends pulumi.ComponentResource {
         ? supplied.encryptionKeys.map((key) => pulumi.secret(key.reveal()))
         : keyGenerations(args.keyGeneration, tier.retainedEncryptionKeys).map((generation) =>
             pulumi.secret(
-              new random.RandomBytes(encryptionKeyResourceName(name, generation), { length: 32 }, { parent: this })
-                .base64.apply(fernetKeyFromBase64),
+              new random.RandomBytes(
+                encryptionKeyResourceName(name, generation),
+                { length: 32 },
+                { parent: this },
+              ).base64.apply(fernetKeyFromBase64),
             ),
           );
 
@@ -130,9 +133,11 @@ export class StackSecrets extends pulumi.ComponentResource {
       supplied.keyHashingSecret !== undefined
         ? pulumi.secret(supplied.keyHashingSecret.reveal())
         : pulumi.secret(
-            new random.RandomBytes(`${name}-key-hashing-secret`, { length: 32 }, { parent: this }).base64.apply(
-              (base64) => Buffer.from(base64, "base64").toString("base64url"),
-            ),
+            new random.RandomBytes(
+              `${name}-key-hashing-secret`,
+              { length: 32 },
+              { parent: this },
+            ).base64.apply((base64) => Buffer.from(base64, "base64").toString("base64url")),
           );
 
     this.registerOutputs({});

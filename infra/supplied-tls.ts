@@ -8,7 +8,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { ConfigurationError } from "../lib/errors.js";
 import { fullKey } from "./config-schema.js";
-import { Sensitive } from "./sensitive.js";
+import type { Sensitive } from "./sensitive.js";
 
 export interface SuppliedTlsInput {
   caCertPem: string;
@@ -93,7 +93,10 @@ export function checkSuppliedTls(
   const now = opts.now ?? new Date();
   const ca = parseCertificate("tls.caCertPem", caCertPem);
   if (!ca.ca) {
-    throw new ConfigurationError(fullKey("tls.caCertPem"), "is not a CA certificate (basicConstraints CA:FALSE)");
+    throw new ConfigurationError(
+      fullKey("tls.caCertPem"),
+      "is not a CA certificate (basicConstraints CA:FALSE)",
+    );
   }
   if (new Date(ca.validTo).getTime() <= now.getTime()) {
     throw new ConfigurationError(fullKey("tls.caCertPem"), `expired on ${ca.validTo}; supply a current CA`);
@@ -102,7 +105,10 @@ export function checkSuppliedTls(
   if (caKeyPem !== undefined) {
     const caKey = parsePrivateKey("tls.caKeyPem", caKeyPem);
     if (!ca.checkPrivateKey(caKey)) {
-      throw new ConfigurationError(fullKey("tls.caKeyPem"), "does not belong to the certificate in tls.caCertPem");
+      throw new ConfigurationError(
+        fullKey("tls.caKeyPem"),
+        "does not belong to the certificate in tls.caCertPem",
+      );
     }
     result.caKeyPem = caKeyPem;
   }
@@ -123,7 +129,10 @@ export function checkSuppliedTls(
         `does not name the Redis alias "${opts.serverName}" (clients verify it); issue it with DNS:${opts.serverName} in its subjectAltName`,
       );
     }
-    if (new Date(server.validFrom).getTime() > now.getTime() || new Date(server.validTo).getTime() <= now.getTime()) {
+    if (
+      new Date(server.validFrom).getTime() > now.getTime() ||
+      new Date(server.validTo).getTime() <= now.getTime()
+    ) {
       throw new ConfigurationError(
         fullKey("tls.serverCertPem"),
         `is not valid now (valid ${server.validFrom} to ${server.validTo}); supply a current certificate`,

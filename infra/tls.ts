@@ -22,7 +22,10 @@ export const CLIENT_ROLES: readonly ClientRole[] = ["app", "healthcheck", "opera
 const HOURS_PER_DAY = 24;
 
 /** Validity and early renewal of leaf certificates, in hours, from the tier. */
-export function leafLifetime(policy: CertificatePolicy): { validityPeriodHours: number; earlyRenewalHours: number } {
+export function leafLifetime(policy: CertificatePolicy): {
+  validityPeriodHours: number;
+  earlyRenewalHours: number;
+} {
   return {
     validityPeriodHours: policy.validityDays * HOURS_PER_DAY,
     earlyRenewalHours: policy.renewBeforeDays * HOURS_PER_DAY,
@@ -33,7 +36,10 @@ export function leafLifetime(policy: CertificatePolicy): { validityPeriodHours: 
  * The CA's validity and early renewal, in hours. The CA is renewed while a
  * full leaf lifetime remains, so no leaf it signs can outlive it.
  */
-export function caLifetime(policy: CertificatePolicy): { validityPeriodHours: number; earlyRenewalHours: number } {
+export function caLifetime(policy: CertificatePolicy): {
+  validityPeriodHours: number;
+  earlyRenewalHours: number;
+} {
   return {
     validityPeriodHours: policy.caValidityDays * HOURS_PER_DAY,
     earlyRenewalHours: policy.validityDays * HOURS_PER_DAY,
@@ -103,11 +109,16 @@ export class StackTls extends pulumi.ComponentResource {
       caKeyPem = pulumi.secret(caKey.privateKeyPem);
     } else {
       caCertPem = pulumi.output(args.supplied.caCertPem);
-      caKeyPem = args.supplied.caKeyPem === undefined ? undefined : pulumi.secret(args.supplied.caKeyPem.reveal());
+      caKeyPem =
+        args.supplied.caKeyPem === undefined ? undefined : pulumi.secret(args.supplied.caKeyPem.reveal());
     }
     this.caCertPem = caCertPem;
 
-    const issue = (role: string, uses: string[], names: CertificateNames | undefined): KeyPair & { expiresAt: pulumi.Output<string> } => {
+    const issue = (
+      role: string,
+      uses: string[],
+      names: CertificateNames | undefined,
+    ): KeyPair & { expiresAt: pulumi.Output<string> } => {
       if (caKeyPem === undefined) {
         // supplied-tls.ts refuses configurations that reach this.
         throw new Error(`cannot issue the ${role} certificate without the CA key`);
@@ -134,15 +145,26 @@ export class StackTls extends pulumi.ComponentResource {
         },
         parent,
       );
-      return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem), expiresAt: cert.validityEndTime };
+      return {
+        certPem: cert.certPem,
+        keyPem: pulumi.secret(key.privateKeyPem),
+        expiresAt: cert.validityEndTime,
+      };
     };
 
     const suppliedServer = args.supplied?.server;
     if (suppliedServer !== undefined) {
-      this.server = { certPem: pulumi.output(suppliedServer.certPem), keyPem: pulumi.secret(suppliedServer.keyPem.reveal()) };
+      this.server = {
+        certPem: pulumi.output(suppliedServer.certPem),
+        keyPem: pulumi.secret(suppliedServer.keyPem.reveal()),
+      };
       this.serverExpiresAt = pulumi.output(suppliedServer.expiresAt);
     } else {
-      const server = issue("server", ["digital_signature", "key_encipherment", "server_auth"], args.serverNames);
+      const server = issue(
+        "server",
+        ["digital_signature", "key_encipherment", "server_auth"],
+        args.serverNames,
+      );
       this.server = { certPem: server.certPem, keyPem: server.keyPem };
       this.serverExpiresAt = server.expiresAt;
     }

@@ -23,7 +23,8 @@ function raw(values: Record<string, string>, secretKeys: string[] = []): RawConf
   return { values: full, isSecret: (key) => secrets.has(key) };
 }
 
-const resolve = (values: Record<string, string>, secretKeys: string[] = []) => resolveConfig(raw(values, secretKeys), "test");
+const resolve = (values: Record<string, string>, secretKeys: string[] = []) =>
+  resolveConfig(raw(values, secretKeys), "test");
 
 describe("the config schema", () => {
   it("is the same in Pulumi.yaml and in the program: keys, types, defaults", () => {
@@ -50,13 +51,46 @@ describe("the config schema", () => {
     for (const spec of CONFIG_KEYS) expect(docs, spec.key).toContain(`\`${spec.key}\``);
   });
 
+  it("shows each tier's numbers exactly as the tier table has them", () => {
+    const docs = readFileSync(`${ROOT}/docs/deploy.md`, "utf8");
+    const rows = new Map<string, string[]>();
+    for (const line of docs.split("\n")) {
+      const cells = line.split("|").map((cell) => cell.trim());
+      if (cells.length === 7) rows.set(cells[1]!, cells.slice(2, 6));
+    }
+    const order = ["development", "testing", "staging", "production"] as const;
+    const expected: Record<string, (tier: (typeof TIERS)[Environment]) => string> = {
+      "password random characters": (t) => String(t.password.randomLength),
+      "password prefix": (t) => t.password.prefix || "none",
+      "required character classes": (t) => t.password.requiredClasses.join(", "),
+      "TLS required": (t) => (t.requireTls ? "yes" : "no"),
+      "mutual TLS": (t) => (t.requireMutualTls ? "yes" : "no"),
+      "previous encryption keys kept": (t) => String(t.retainedEncryptionKeys),
+      "certificate lifetime (days)": (t) => String(t.certificate.validityDays),
+      "renew before expiry (days)": (t) => String(t.certificate.renewBeforeDays),
+      "CA lifetime (days)": (t) => String(t.certificate.caValidityDays),
+      "Redis memory limit (MiB)": (t) => String(t.redis.memoryLimitMb),
+      persistence: (t) => t.redis.persistence,
+    };
+    for (const [label, value] of Object.entries(expected)) {
+      expect(rows.get(label), label).toEqual(order.map((name) => value(TIERS[name])));
+    }
+    expect(docs).toContain(`\`maxmemory\` is three quarters of it`);
+    expect(MAXMEMORY_SHARE).toBe(0.75);
+  });
+
   it.each(STACKS)("stack file %s uses known keys only and holds no plaintext secret", (stack) => {
     const config = stackFileConfig(stack);
     const known = new Map(CONFIG_KEYS.map((spec) => [fullKey(spec.key), spec]));
     for (const [key, value] of Object.entries(config)) {
       const spec = known.get(key);
       expect(spec, key).toBeDefined();
-      if (spec?.secret === true) expect(value, key).toMatchObject({ secure: expect.any(String) });
+      if (spec?.secret === true) {
+        expect(
+          typeof value === "object" && value !== null && "secure" in value,
+          `${key} must be encrypted`,
+        ).toBe(true);
+      }
     }
   });
 });
@@ -99,7 +133,10 @@ describe("tier resolution", () => {
   });
 
   it("reads the server version from the image tag, or requires it", () => {
-    expect(resolve({ "redis.image": "valkey/valkey:8.0.2-alpine" }).redis.serverVersion).toEqual({ major: 8, minor: 0 });
+    expect(resolve({ "redis.image": "valkey/valkey:8.0.2-alpine" }).redis.serverVersion).toEqual({
+      major: 8,
+      minor: 0,
+    });
     expect(
       resolve({ "redis.image": "secure-redis/redis:test", "redis.serverVersion": "7.0" }).redis.serverVersion,
     ).toEqual({ major: 7, minor: 0 });
@@ -124,12 +161,24 @@ describe("tier resolution", () => {
       [{ "redis.port": "70000" }, /secure-redis:redis\.port: must be a TCP port/],
       [{ "tls.enabled": "yes" }, /secure-redis:tls\.enabled: must be true or false/],
       [{ "redis.memoryLimitMb": "16" }, /secure-redis:redis\.memoryLimitMb: is 16 MiB; at least 64/],
-      [{ "redis.evictionPolicy": "lru" }, /secure-redis:redis\.evictionPolicy: "lru" is not a Redis eviction policy/],
+      [
+        { "redis.evictionPolicy": "lru" },
+        /secure-redis:redis\.evictionPolicy: "lru" is not a Redis eviction policy/,
+      ],
       [{ "redis.persistence": "disk" }, /secure-redis:redis\.persistence: "disk" is not a persistence mode/],
-      [{ "redis.keyNamespace": "cache:*" }, /secure-redis:redis\.keyNamespace: "cache:\*" cannot be an ACL key namespace/],
+      [
+        { "redis.keyNamespace": "cache:*" },
+        /secure-redis:redis\.keyNamespace: "cache:\*" cannot be an ACL key namespace/,
+      ],
       [{ "backend.user": "node" }, /secure-redis:backend\.user: must be numeric "<uid>:<gid>"/],
-      [{ "backend.publishAddress": "localhost" }, /secure-redis:backend\.publishAddress: must be an IP address/],
-      [{ tier: "development", "tls.enabled": "false", "tls.mutual": "true" }, /secure-redis:tls\.mutual: is true while tls\.enabled is false/],
+      [
+        { "backend.publishAddress": "localhost" },
+        /secure-redis:backend\.publishAddress: must be an IP address/,
+      ],
+      [
+        { tier: "development", "tls.enabled": "false", "tls.mutual": "true" },
+        /secure-redis:tls\.mutual: is true while tls\.enabled is false/,
+      ],
     ];
     for (const [values, message] of cases) {
       expect(() => resolve(values), JSON.stringify(values)).toThrow(ConfigurationError);
@@ -154,7 +203,11 @@ describe("supplied secrets", () => {
     );
     expect(config.supplied.passwords.app?.map((password) => password.reveal())).toEqual(appPasswords);
     expect(config.supplied.encryptionKeys?.map((key) => key.reveal())).toEqual(keys);
-    const printed = [inspect(config, { depth: 10 }), JSON.stringify(config), String(config.supplied.keyHashingSecret)].join();
+    const printed = [
+      inspect(config, { depth: 10 }),
+      JSON.stringify(config),
+      String(config.supplied.keyHashingSecret),
+    ].join();
     assertNoSecret(printed, [...appPasswords, ...keys, "CANARY-key-hashing-secret-0123456789"]);
     expect(printed).toContain("[redacted]");
   });
@@ -172,9 +225,14 @@ describe("supplied secrets", () => {
     );
     expect(error.message).toMatch(/holds 4 keys; the production tier keeps the primary and 2 previous/);
     const same = `${appPasswords[0]},${appPasswords[0]}`;
-    expect(visibleText(expectThrowsWithoutSecrets(() => resolve({ tier: "production", "passwords.app": same }, ["passwords.app"]), appPasswords))).toMatch(
-      /the current and previous password are the same/,
-    );
+    expect(
+      visibleText(
+        expectThrowsWithoutSecrets(
+          () => resolve({ tier: "production", "passwords.app": same }, ["passwords.app"]),
+          appPasswords,
+        ),
+      ),
+    ).toMatch(/the current and previous password are the same/);
     expectThrowsWithoutSecrets(
       () => resolve({ tier: "production", keyHashingSecret: "CANARY-too-short" }, ["keyHashingSecret"]),
       ["CANARY-too-short"],
@@ -183,6 +241,7 @@ describe("supplied secrets", () => {
 
   it("Sensitive redacts in every common printing path", () => {
     const secret = new Sensitive("CANARY-sensitive-value");
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the interpolation is what is tested
     const text = [String(secret), `${secret}`, JSON.stringify({ secret }), inspect({ secret })].join(" ");
     assertNoSecret(text, ["CANARY-sensitive-value"]);
     expect(secret.reveal()).toBe("CANARY-sensitive-value");

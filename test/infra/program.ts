@@ -64,7 +64,10 @@ function readYaml(path: string): Record<string, unknown> {
 }
 
 /** The project's config schema: full key → { type, default, description }. */
-export function projectConfigSchema(): Record<string, { type: string; default: YamlScalar; description: string }> {
+export function projectConfigSchema(): Record<
+  string,
+  { type: string; default: YamlScalar; description: string }
+> {
   const project = readYaml(`${ROOT}/Pulumi.yaml`);
   return project.config as Record<string, { type: string; default: YamlScalar; description: string }>;
 }
@@ -80,8 +83,9 @@ export function cliConfig(stack: StackName, overrides: Record<string, string> = 
   const config: Record<string, string> = {};
   for (const [key, spec] of Object.entries(projectConfigSchema())) config[key] = String(spec.default);
   for (const [key, value] of Object.entries(stackFileConfig(stack))) {
-    if (typeof value === "object" && value !== null) throw new Error(`${key}: the harness cannot decrypt secure values`);
-    config[key] = String(value as YamlScalar);
+    if (typeof value === "object" && value !== null)
+      throw new Error(`${key}: the harness cannot decrypt secure values`);
+    config[key] = String(value);
   }
   for (const [key, value] of Object.entries(overrides)) config[`secure-redis:${key}`] = value;
   return config;
@@ -145,35 +149,72 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
         switch (args.type) {
           case "random:index/randomPassword:RandomPassword": {
             const result = mockPassword(args.name, Number(inputs.length));
-            return { id, state: { ...inputs, result: secret(result), bcryptHash: secret(`$2a$10$${CANARY}${sha(result)}`) } };
+            return {
+              id,
+              state: {
+                ...inputs,
+                result: secret(result),
+                bcryptHash: secret(`$2a$10$${CANARY}${sha(result)}`),
+              },
+            };
           }
           case "random:index/randomBytes:RandomBytes": {
             const bytes = createHash("sha256").update(`${CANARY}:${args.name}`).digest();
             secrets.push(bytes.toString("base64url"));
-            return { id, state: { ...inputs, base64: secret(bytes.toString("base64")), hex: secret(bytes.toString("hex")) } };
+            return {
+              id,
+              state: {
+                ...inputs,
+                base64: secret(bytes.toString("base64")),
+                hex: secret(bytes.toString("hex")),
+              },
+            };
           }
           case "tls:index/privateKey:PrivateKey": {
             const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
             const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
             return {
               id,
-              state: { ...inputs, privateKeyPem: secret(pem), publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() },
+              state: {
+                ...inputs,
+                privateKeyPem: secret(pem),
+                publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+              },
             };
           }
           case "tls:index/selfSignedCert:SelfSignedCert":
           case "tls:index/locallySignedCert:LocallySignedCert":
-            return { id, state: { ...inputs, certPem: mockCertificate(args.name), validityEndTime: expires, readyForRenewal: false } };
+            return {
+              id,
+              state: {
+                ...inputs,
+                certPem: mockCertificate(args.name),
+                validityEndTime: expires,
+                readyForRenewal: false,
+              },
+            };
           case "tls:index/certRequest:CertRequest":
-            return { id, state: { ...inputs, certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${args.name}\n-----END CERTIFICATE REQUEST-----\n` } };
+            return {
+              id,
+              state: {
+                ...inputs,
+                certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${args.name}\n-----END CERTIFICATE REQUEST-----\n`,
+              },
+            };
           case "docker:index/remoteImage:RemoteImage":
-            return { id, state: { ...inputs, imageId: `sha256:${sha(String(inputs.name))}`, repoDigest: "" } };
+            return {
+              id,
+              state: { ...inputs, imageId: `sha256:${sha(String(inputs.name))}`, repoDigest: "" },
+            };
           case "docker:index/container:Container":
             return {
               id,
               state: {
                 ...inputs,
                 name: inputs.name ?? `${args.name}-${id.slice(-7)}`,
-                ...(inputs.attach === true ? { exitCode: 0, containerLogs: "secure-redis configurator: installed\n" } : {}),
+                ...(inputs.attach === true
+                  ? { exitCode: 0, containerLogs: "secure-redis configurator: installed\n" }
+                  : {}),
               },
             };
           default:
@@ -189,7 +230,10 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
     options.preview ?? false,
   );
   const config = cliConfig(stack, options.config);
-  pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map((key) => `secure-redis:${key}`));
+  pulumi.runtime.setAllConfig(
+    config,
+    (options.secretKeys ?? []).map((key) => `secure-redis:${key}`),
+  );
 
   vi.resetModules();
   const program = (await import("../../infra/index.js")) as Record<string, unknown>;
@@ -208,7 +252,7 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
 /** Waits until no resource registration arrived for a few turns of the event loop. */
 async function settled(resources: readonly unknown[]): Promise<void> {
   let seen = -1;
-  for (let quiet = 0; quiet < 5; ) {
+  for (let quiet = 0; quiet < 5;) {
     await new Promise((resolve) => setTimeout(resolve, 10));
     if (resources.length === seen) quiet++;
     else {
@@ -224,7 +268,7 @@ export async function programError(stack: StackName, options: RunOptions = {}): 
     await runProgram(stack, options);
   } catch (error) {
     if (error instanceof Error) return error;
-    throw new Error(`non-Error thrown: ${String(error)}`);
+    throw new Error(`non-Error thrown: ${String(error)}`, { cause: error });
   }
   throw new Error("expected the program to fail");
 }
@@ -235,7 +279,8 @@ export function resourcesOfType(run: ProgramRun, type: string): RecordedResource
 
 export function resourceNamed(run: ProgramRun, name: string): RecordedResource {
   const found = run.resources.find((resource) => resource.name === name);
-  if (found === undefined) throw new Error(`no resource named ${name}; have: ${run.resources.map((r) => r.name).join(", ")}`);
+  if (found === undefined)
+    throw new Error(`no resource named ${name}; have: ${run.resources.map((r) => r.name).join(", ")}`);
   return found;
 }
 
@@ -261,7 +306,10 @@ export function backendContainer(run: ProgramRun): RecordedResource {
 export function uploadedFiles(run: ProgramRun): Map<string, { content: string; permissions: unknown }> {
   const uploads = unwrap<Array<Record<string, unknown>>>(configurator(run).inputs.uploads) ?? [];
   return new Map(
-    uploads.map((upload) => [String(upload.file), { content: String(unwrap(upload.content)), permissions: upload.permissions }]),
+    uploads.map((upload) => [
+      String(upload.file),
+      { content: String(unwrap(upload.content)), permissions: upload.permissions },
+    ]),
   );
 }
 

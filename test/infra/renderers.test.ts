@@ -59,7 +59,8 @@ describe("renderAclFile", () => {
     expect(appCommandsFor(V72)).toEqual([...APP_COMMANDS]);
     expect(appCommandsFor(V70)).toEqual(APP_COMMANDS.filter((c) => c !== "client|setinfo"));
     expect(renderAclFile({ ...input, serverVersion: V70 })).not.toContain("setinfo");
-    for (const command of Object.keys(COMMANDS_SINCE)) expect(APP_COMMANDS as readonly string[]).toContain(command);
+    for (const command of Object.keys(COMMANDS_SINCE))
+      expect(APP_COMMANDS as readonly string[]).toContain(command);
   });
 
   it("refuses anything but hashes, without printing what it got", () => {
@@ -90,12 +91,16 @@ describe("redis-server arguments", () => {
   const tls = { certFile: "/c/server.crt", keyFile: "/c/server.key", caFile: "/c/ca.crt", authClients: true };
 
   it("listens on the TLS port only when TLS is on", () => {
-    const options = new Map(renderRedisServerOptions({ ...base, tls }).map(([name, ...values]) => [name, values]));
+    const options = new Map(
+      renderRedisServerOptions({ ...base, tls }).map(([name, ...values]) => [name, values]),
+    );
     expect(options.get("port")).toEqual(["0"]);
     expect(options.get("tls-port")).toEqual(["6379"]);
     expect(options.get("tls-auth-clients")).toEqual(["yes"]);
     expect(options.get("tls-protocols")).toEqual(["TLSv1.2 TLSv1.3"]);
-    const plain = new Map(renderRedisServerOptions({ ...base, tls: undefined }).map(([name, ...values]) => [name, values]));
+    const plain = new Map(
+      renderRedisServerOptions({ ...base, tls: undefined }).map(([name, ...values]) => [name, values]),
+    );
     expect(plain.get("port")).toEqual(["6379"]);
     expect(plain.has("tls-port")).toBe(false);
   });
@@ -128,7 +133,8 @@ describe("redis-server arguments", () => {
   });
 
   it("persists per mode", () => {
-    const argv = (persistence: "none" | "rdb" | "aof"): string => renderRedisServerCommand({ ...base, persistence, tls }).join(" ");
+    const argv = (persistence: "none" | "rdb" | "aof"): string =>
+      renderRedisServerCommand({ ...base, persistence, tls }).join(" ");
     expect(argv("none")).toContain("--save --appendonly no");
     expect(argv("rdb")).toContain("--save 3600 1 300 100 60 10000 --appendonly no");
     expect(argv("aof")).toContain("--save --appendonly yes --appendfsync everysec");
@@ -150,7 +156,9 @@ describe("healthcheck", () => {
   });
 
   it("refuses a path that would need quoting", () => {
-    expect(() => renderHealthcheckCommand({ port: 1, passwordFile: "/x'; rm -rf /", tls: undefined })).toThrow(/unsafe path/);
+    expect(() =>
+      renderHealthcheckCommand({ port: 1, passwordFile: "/x'; rm -rf /", tls: undefined }),
+    ).toThrow(/unsafe path/);
   });
 });
 
@@ -162,7 +170,9 @@ describe("configurator script", () => {
     serverFiles: ["users.acl", "server.crt", "server.key", "ca.crt", "healthcheck.password"],
     adminPasswordCount: 2,
     tls: { mutual: true },
-    clients: [{ name: "backend", owner: { uid: 1000, gid: 1000 }, files: ["redis-password", "encryption-keys"] }],
+    clients: [
+      { name: "backend", owner: { uid: 1000, gid: 1000 }, files: ["redis-password", "encryption-keys"] },
+    ],
   });
   const script = renderConfiguratorScript(plan);
 
@@ -195,9 +205,9 @@ describe("configurator script", () => {
 
   it("refuses values that would need quoting", () => {
     expect(() => renderConfiguratorScript({ ...plan, inbox: "/tmp/$(reboot)" })).toThrow(/unsafe value/);
-    expect(() => renderConfiguratorScript({ ...plan, reload: { ...plan.reload, adminPasswordFiles: [] } })).toThrow(
-      /no admin password file/,
-    );
+    expect(() =>
+      renderConfiguratorScript({ ...plan, reload: { ...plan.reload, adminPasswordFiles: [] } }),
+    ).toThrow(/no admin password file/);
   });
 });
 
@@ -237,7 +247,12 @@ describe("container specs", () => {
     expect(env).toContain("REDIS_PASSWORD_FILE=/run/secrets/secure-redis/current/redis-password");
     expect(env).toContain("REDIS_TLS_KEY_FILE=/run/secrets/secure-redis/current/client.key");
     expect(env.some((entry) => /PASSWORD=|KEYS=|SECRET=/.test(entry))).toBe(false);
-    const spec = backendContainerSpec({ user: { uid: 1000, gid: 1000 }, memoryLimitMb: 256, port: 8080, publish: undefined });
+    const spec = backendContainerSpec({
+      user: { uid: 1000, gid: 1000 },
+      memoryLimitMb: 256,
+      port: 8080,
+      publish: undefined,
+    });
     expect(spec.ports).toEqual([]);
   });
 });
@@ -263,7 +278,9 @@ describe("secret generations", () => {
     expect(key).toBe(`${bytes.toString("base64url")}=`);
     expect(key).toHaveLength(44);
     expect(new Fernet(key).decrypt(new Fernet(key).encrypt("x")).toString()).toBe("x");
-    expect(() => fernetKeyFromBase64(randomBytes(16).toString("base64"))).toThrow("expected 32 random bytes, got 16");
+    expect(() => fernetKeyFromBase64(randomBytes(16).toString("base64"))).toThrow(
+      "expected 32 random bytes, got 16",
+    );
   });
 
   it("asks RandomPassword for the tier's length, URL-safe specials and every required class", () => {
@@ -293,7 +310,13 @@ describe("TLS lifetimes and networks", () => {
   });
 
   it("makes the internal network internal, isolated gateway on request only", () => {
-    expect(internalNetworkSpec(false)).toEqual({ internal: true, driver: "bridge", attachable: false, ipv6: false, options: {} });
+    expect(internalNetworkSpec(false)).toEqual({
+      internal: true,
+      driver: "bridge",
+      attachable: false,
+      ipv6: false,
+      options: {},
+    });
     expect(internalNetworkSpec(true).options).toEqual(ISOLATED_GATEWAY_OPTIONS);
     expect(ISOLATED_GATEWAY_OPTIONS["com.docker.network.bridge.gateway_mode_ipv4"]).toBe("isolated");
   });

@@ -95,7 +95,9 @@ export function respPipeline(
     });
     socket.on("error", (error) => finish(error));
     socket.on("close", () =>
-      done ? undefined : finish(new Error(`connection closed after ${replies.length} of ${commands.length} replies`)),
+      done
+        ? undefined
+        : finish(new Error(`connection closed after ${replies.length} of ${commands.length} replies`)),
     );
     const timer = setTimeout(() => finish(new Error(`no complete reply within ${timeoutMs} ms`)), timeoutMs);
   });

@@ -41,7 +41,12 @@ const ring = (run: ProgramRun): string[] => deliveredFile(run, "backend", "encry
 /** Everything Redis's own resources receive: the container, its image, volumes and network. */
 function redisSide(run: ProgramRun): Record<string, unknown> {
   const prefix = `secure-redis-${run.stack}`;
-  const names = [`${prefix}-redis-server`, `${prefix}-redis-image`, `${prefix}-redis-config`, `${prefix}-networks-internal`];
+  const names = [
+    `${prefix}-redis-server`,
+    `${prefix}-redis-image`,
+    `${prefix}-redis-config`,
+    `${prefix}-networks-internal`,
+  ];
   if (run.resources.some((r) => r.name === `${prefix}-redis-data`)) names.push(`${prefix}-redis-data`);
   return Object.fromEntries(names.map((name) => [name, resourceNamed(run, name).inputs]));
 }
@@ -78,11 +83,15 @@ describe.each(STACKS)("rotation on stack %s", (stack) => {
     it("changes the configurator (so it runs again) and restarts the backend after it", () => {
       expect(configurator(second).id).not.toBe(configurator(base).id);
       const revision = (run: ProgramRun): string =>
-        unwrap<string[]>(backendContainer(run).inputs.envs).find((env) => env.startsWith("SECURE_REDIS_SECRETS_REVISION="))!;
+        unwrap<string[]>(backendContainer(run).inputs.envs).find((env) =>
+          env.startsWith("SECURE_REDIS_SECRETS_REVISION="),
+        )!;
       expect(revision(second)).toBe(`SECURE_REDIS_SECRETS_REVISION=${configurator(second).id}`);
       expect(revision(second)).not.toBe(revision(base));
       const withoutRevision = (run: ProgramRun): string[] =>
-        unwrap<string[]>(backendContainer(run).inputs.envs).filter((env) => !env.startsWith("SECURE_REDIS_SECRETS_REVISION="));
+        unwrap<string[]>(backendContainer(run).inputs.envs).filter(
+          (env) => !env.startsWith("SECURE_REDIS_SECRETS_REVISION="),
+        );
       expect(withoutRevision(second)).toEqual(withoutRevision(base));
     });
 
@@ -93,7 +102,10 @@ describe.each(STACKS)("rotation on stack %s", (stack) => {
           .sort();
       const prefix = `secure-redis-${stack}-secrets`;
       expect(names(second)).toEqual(
-        ["admin", "app", "healthcheck"].flatMap((user) => [`${prefix}-${user}-password-g1`, `${prefix}-${user}-password-g2`]),
+        ["admin", "app", "healthcheck"].flatMap((user) => [
+          `${prefix}-${user}-password-g1`,
+          `${prefix}-${user}-password-g2`,
+        ]),
       );
       for (const user of ["app", "admin", "healthcheck"]) {
         const g1 = `${prefix}-${user}-password-g1`;
@@ -152,7 +164,8 @@ describe.each(STACKS)("rotation on stack %s", (stack) => {
       const primary = (generation: number): string => ring(byGeneration[generation]!)[0]!;
       for (const generation of [1, ...generations]) {
         const expected: string[] = [];
-        for (let g = generation; g >= 1 && expected.length <= tier.retainedEncryptionKeys; g--) expected.push(primary(g));
+        for (let g = generation; g >= 1 && expected.length <= tier.retainedEncryptionKeys; g--)
+          expected.push(primary(g));
         expect(ring(byGeneration[generation]!)).toEqual(expected);
         expect(byGeneration[generation]!.outputs.encryptionKeys).toBe(expected.join(","));
       }
@@ -181,7 +194,9 @@ describe.each(STACKS)("rotation on stack %s", (stack) => {
       expect(redisSide(renewed)).toEqual(redisSide(base));
       resourceNamed(renewed, `secure-redis-${stack}-tls-server-cert-g2`);
       expect(renewed.resources.some((r) => r.name.endsWith("-g1") && r.type.startsWith("tls:"))).toBe(false);
-      expect(deliveredFile(renewed, "redis", "server.key")).not.toBe(deliveredFile(base, "redis", "server.key"));
+      expect(deliveredFile(renewed, "redis", "server.key")).not.toBe(
+        deliveredFile(base, "redis", "server.key"),
+      );
       expect(deliveredFile(renewed, "redis", "ca.crt")).toBe(deliveredFile(base, "redis", "ca.crt"));
     });
   });

@@ -47,7 +47,8 @@ const SECRET_OUTPUTS = [
 ] as const;
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
-const command = (run: ProgramRun, container = redisContainer(run)): string[] => unwrap<string[]>(container.inputs.command);
+const command = (run: ProgramRun, container = redisContainer(run)): string[] =>
+  unwrap<string[]>(container.inputs.command);
 
 /** The values following `--name` in a redis-server argv, or undefined when absent. */
 function option(argv: readonly string[], name: string): string[] | undefined {
@@ -98,7 +99,9 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     it("gives the backend both networks and publishes it on loopback in development only", () => {
       const inputs = backendContainer(run).inputs;
-      const networks = unwrap<Array<{ name: string }>>(inputs.networksAdvanced).map((network) => network.name);
+      const networks = unwrap<Array<{ name: string }>>(inputs.networksAdvanced).map(
+        (network) => network.name,
+      );
       expect(networks).toEqual([`secure-redis-${stack}-internal`, `secure-redis-${stack}-edge`]);
       const ports = unwrap<Array<Record<string, unknown>>>(inputs.ports) ?? [];
       if (stack === "dev") {
@@ -194,7 +197,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(password.inputs.overrideSpecial).toBe(PASSWORD_ALPHABET.special);
         expect(password.inputs.special).toBe(true);
         for (const cls of tier.password.requiredClasses) {
-          const key = { lower: "minLower", upper: "minUpper", digit: "minNumeric", special: "minSpecial" }[cls];
+          const key = { lower: "minLower", upper: "minUpper", digit: "minNumeric", special: "minSpecial" }[
+            cls
+          ];
           expect(password.inputs[key]).toBe(1);
         }
       }
@@ -210,7 +215,10 @@ describe.each(STACKS)("stack %s", (stack) => {
       expect(resourcesOfType(run, "random:index/randomId:RandomId")).toEqual([]);
       const keys = resourcesOfType(run, "random:index/randomBytes:RandomBytes");
       expect(keys.map((k) => k.name).sort()).toEqual(
-        [`secure-redis-${stack}-secrets-encryption-key-g1`, `secure-redis-${stack}-secrets-key-hashing-secret`].sort(),
+        [
+          `secure-redis-${stack}-secrets-encryption-key-g1`,
+          `secure-redis-${stack}-secrets-key-hashing-secret`,
+        ].sort(),
       );
       for (const key of keys) expect(key.inputs.length).toBe(32);
       const ring = KeyRing.parse(String(run.outputs.encryptionKeys));
@@ -245,7 +253,9 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     it("finds the canaries where secrets do belong (a positive control for the checks above)", () => {
-      expect(() => assertNoSecret(JSON.stringify(configurator(run).inputs.uploads), run.secrets)).toThrow(/leaked/);
+      expect(() => assertNoSecret(JSON.stringify(configurator(run).inputs.uploads), run.secrets)).toThrow(
+        /leaked/,
+      );
       expect(JSON.stringify(configurator(run).inputs.uploads)).toContain("CANARY");
     });
 
@@ -321,7 +331,9 @@ describe.each(STACKS)("stack %s", (stack) => {
       expect(shell).toContain(`REDISCLI_AUTH="$(cat '/run/secure-redis/current/healthcheck.password')"`);
       expect(shell).toContain("--tls --cacert '/run/secure-redis/current/ca.crt'");
       expect(shell).toContain("--user healthcheck PING");
-      expect(shell.includes("--cert '/run/secure-redis/current/healthcheck.crt'")).toBe(tier.requireMutualTls);
+      expect(shell.includes("--cert '/run/secure-redis/current/healthcheck.crt'")).toBe(
+        tier.requireMutualTls,
+      );
       expect(shell).not.toMatch(/ -a /);
       expect(healthcheck.retries).toBeGreaterThan(1);
       expect(redisContainer(run).inputs.wait).toBe(true);
@@ -342,7 +354,12 @@ describe.each(STACKS)("stack %s", (stack) => {
       expect(backend.securityOpts).toEqual(["no-new-privileges:true"]);
       expect(backend.memory).toBe(backend.memorySwap);
       expect(unwrap(backend.mounts)).toEqual([
-        { type: "volume", source: `secure-redis-${stack}-backend-secrets`, target: "/run/secrets/secure-redis", readOnly: true },
+        {
+          type: "volume",
+          source: `secure-redis-${stack}-backend-secrets`,
+          target: "/run/secrets/secure-redis",
+          readOnly: true,
+        },
       ]);
     });
   });
@@ -350,15 +367,24 @@ describe.each(STACKS)("stack %s", (stack) => {
   describe("backend", () => {
     it("gets REDIS_URL and REDIS_USERNAME as values and every secret as a *_FILE path that is delivered", () => {
       const envs = unwrap<string[]>(backendContainer(run).inputs.envs);
-      const env = new Map(envs.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+      const env = new Map(
+        envs.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+      );
       expect(env.get("REDIS_URL")).toBe("rediss://redis:6379");
       expect(env.get("REDIS_USERNAME")).toBe("app");
       expect(env.get("SECURE_REDIS_ENVIRONMENT")).toBe(tier.environment);
       const fileVars = [...env].filter(([name]) => name.endsWith("_FILE"));
-      const expected = ["REDIS_PASSWORD_FILE", "REDIS_ENCRYPTION_KEYS_FILE", "REDIS_KEY_HASHING_SECRET_FILE", "REDIS_TLS_CA_FILE"];
+      const expected = [
+        "REDIS_PASSWORD_FILE",
+        "REDIS_ENCRYPTION_KEYS_FILE",
+        "REDIS_KEY_HASHING_SECRET_FILE",
+        "REDIS_TLS_CA_FILE",
+      ];
       if (tier.requireMutualTls) expected.push("REDIS_TLS_CERT_FILE", "REDIS_TLS_KEY_FILE");
       expect(fileVars.map(([name]) => name).sort()).toEqual(expected.sort());
-      const delivered = [...uploadedFiles(run).keys()].filter((path) => path.startsWith("/run/secure-redis-inbox/backend/"));
+      const delivered = [...uploadedFiles(run).keys()].filter((path) =>
+        path.startsWith("/run/secure-redis-inbox/backend/"),
+      );
       for (const [, path] of fileVars) {
         expect(path.startsWith("/run/secrets/secure-redis/current/")).toBe(true);
         expect(delivered).toContain(`/run/secure-redis-inbox/backend/${path.split("/").pop()}`);

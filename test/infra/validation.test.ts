@@ -9,7 +9,12 @@ import { assertNoSecret, visibleText } from "../helpers/canary.js";
 import { latestRegistrations, programError, runProgram, type RunOptions, type StackName } from "./program.js";
 
 /** Asserts the program fails on this stack/config with a message matching every pattern. */
-async function expectRefusal(stack: StackName, options: RunOptions, patterns: RegExp[], secrets: string[] = []): Promise<void> {
+async function expectRefusal(
+  stack: StackName,
+  options: RunOptions,
+  patterns: RegExp[],
+  secrets: string[] = [],
+): Promise<void> {
   const error = await programError(stack, options);
   for (const pattern of patterns) expect(error.message).toMatch(pattern);
   assertNoSecret(visibleText(error), secrets);
@@ -68,7 +73,9 @@ describe("program-time validation (the errors the issue names)", () => {
     await expectRefusal(
       "staging",
       { config: { "passwords.admin": `${current},${previous}` }, secretKeys: ["passwords.admin"] },
-      [/^secure-redis:passwords\.admin: password 2 of 2 has 18 characters; the staging tier requires at least 24/],
+      [
+        /^secure-redis:passwords\.admin: password 2 of 2 has 18 characters; the staging tier requires at least 24/,
+      ],
       [current, previous],
     );
   });
@@ -124,7 +131,9 @@ describe("further program-time refusals", () => {
   });
 
   it("refuses root users, a generation below 1, and an image without a known version", async () => {
-    await expectRefusal("dev", { config: { "redis.user": "0:0" } }, [/^secure-redis:redis\.user: must not be root/]);
+    await expectRefusal("dev", { config: { "redis.user": "0:0" } }, [
+      /^secure-redis:redis\.user: must not be root/,
+    ]);
     await expectRefusal("dev", { config: { "rotation.keyGeneration": "0" } }, [
       /^secure-redis:rotation\.keyGeneration: must be 1 or more/,
     ]);
@@ -157,5 +166,20 @@ describe("further program-time refusals", () => {
     expect(error.message).toContain("redis.publishedPort");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(latestRegistrations()).toEqual([]);
+  });
+});
+
+describe("backend.enabled=false", () => {
+  it("deploys Redis alone and still writes the client secrets volume for another app", async () => {
+    const run = await runProgram("dev", { config: { "backend.enabled": "false" } });
+    const containers = run.resources
+      .filter((r) => r.type === "docker:index/container:Container")
+      .map((r) => r.name);
+    expect(containers.sort()).toEqual([
+      "secure-redis-dev-redis-configurator",
+      "secure-redis-dev-redis-server",
+    ]);
+    expect(run.resources.some((r) => r.name === "secure-redis-dev-redis-backend-secrets")).toBe(true);
+    expect(String(run.outputs.backendUrl)).toMatch(/^disabled/);
   });
 });

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_COMMANDS, DANGEROUS_COMMANDS } from "../../lib/redis/commands.js";
+import { DANGEROUS_COMMANDS } from "../../lib/redis/commands.js";
 import { aclPasswordHash, appCommandsFor, renderAclFile } from "../../infra/acl.js";
 import { renderHealthcheckCommand } from "../../infra/healthcheck.js";
 import { renderRedisServerOptions, toArgv } from "../../infra/redis-server-args.js";
@@ -153,7 +153,11 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
   const tls = () => ({ ca: fixtures.ca.cert, rejectUnauthorized: true });
 
   beforeAll(async () => {
-    server = await startRedisServer({ tls: serverTls(fixtures), aclFile: ACL, extraArgs: renderedArgs(false) });
+    server = await startRedisServer({
+      tls: serverTls(fixtures),
+      aclFile: ACL,
+      extraArgs: renderedArgs(false),
+    });
   });
 
   afterAll(async () => {
@@ -161,11 +165,7 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
   });
 
   it("accepts every rendered option and applies the hardening", async () => {
-    const reply = await asUser(server, tls(), "admin", ADMIN, [
-      "CONFIG",
-      "GET",
-      "*",
-    ]);
+    const reply = await asUser(server, tls(), "admin", ADMIN, ["CONFIG", "GET", "*"]);
     const config = new Map<string, string>();
     const list = reply as string[];
     for (let i = 0; i < list.length; i += 2) config.set(list[i]!, list[i + 1]!);
@@ -179,8 +179,12 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
     expect(config.get("maxmemory-policy")).toBe("allkeys-lru");
     expect(config.get("save")).toBe("3600 1 300 100 60 10000");
     // Even the admin cannot reach DEBUG or MODULE, or change a protected config.
-    expect(errorOf(await asUser(server, tls(), "admin", ADMIN, ["DEBUG", "SLEEP", "0"]))).toMatch(/not allowed/);
-    expect(errorOf(await asUser(server, tls(), "admin", ADMIN, ["CONFIG", "SET", "dir", "/tmp"]))).toMatch(/protected config/);
+    expect(errorOf(await asUser(server, tls(), "admin", ADMIN, ["DEBUG", "SLEEP", "0"]))).toMatch(
+      /not allowed/,
+    );
+    expect(errorOf(await asUser(server, tls(), "admin", ADMIN, ["CONFIG", "SET", "dir", "/tmp"]))).toMatch(
+      /protected config/,
+    );
   });
 
   it("refuses TLS 1.1 and plaintext", async () => {
@@ -191,7 +195,12 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
   });
 
   it("lets the app user read and write its namespace with the library's commands", async () => {
-    const client = await connectRedisClient(server, { tls: clientTls(fixtures), username: "app", password: APP_CURRENT, redisOptions: NO_READY_CHECK });
+    const client = await connectRedisClient(server, {
+      tls: clientTls(fixtures),
+      username: "app",
+      password: APP_CURRENT,
+      redisOptions: NO_READY_CHECK,
+    });
     try {
       expect(await client.set("cache:k", "v", "EX", 60)).toBe("OK");
       expect(await client.get("cache:k")).toBe("v");
@@ -212,7 +221,9 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
   it("refuses the app user every dangerous command (DEBUG and MODULE are closed server-wide first)", async () => {
     for (const command of DANGEROUS_COMMANDS) {
       const reply = await asUser(server, tls(), "app", APP_CURRENT, [command, ...DANGEROUS_ARGS[command]]);
-      expect(errorOf(reply), command).toMatch(SERVER_CLOSED.has(command) ? /^NOPERM|^ERR .* not allowed/ : /^NOPERM/);
+      expect(errorOf(reply), command).toMatch(
+        SERVER_CLOSED.has(command) ? /^NOPERM|^ERR .* not allowed/ : /^NOPERM/,
+      );
     }
     expect(server.running).toBe(true); // SHUTDOWN was refused
   });
@@ -225,7 +236,9 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
       ["EVAL", "return redis.call('get', KEYS[1])", "1", "other:k"],
       ["GET", "cachex:k"],
     ]) {
-      expect(errorOf(await asUser(server, tls(), "app", APP_CURRENT, command)), command.join(" ")).toMatch(/^NOPERM/);
+      expect(errorOf(await asUser(server, tls(), "app", APP_CURRENT, command)), command.join(" ")).toMatch(
+        /^NOPERM/,
+      );
     }
   });
 
@@ -268,11 +281,19 @@ describe("the rendered ACL and arguments in a real redis-server (TLS only)", () 
   it("passes the rendered container healthcheck, and fails it with a wrong password", async () => {
     const passwordFile = join(server.dir, "healthcheck.password");
     await writeFile(passwordFile, HEALTH, { mode: 0o400 });
-    const command = renderHealthcheckCommand({ port: server.port, passwordFile, tls: { caFile: fixtures.ca.certPath } });
+    const command = renderHealthcheckCommand({
+      port: server.port,
+      passwordFile,
+      tls: { caFile: fixtures.ca.certPath },
+    });
     await execFileAsync("sh", ["-c", command]);
     const wrongFile = join(server.dir, "wrong.password");
     await writeFile(wrongFile, APP_CURRENT, { mode: 0o400 });
-    const wrong = renderHealthcheckCommand({ port: server.port, passwordFile: wrongFile, tls: { caFile: fixtures.ca.certPath } });
+    const wrong = renderHealthcheckCommand({
+      port: server.port,
+      passwordFile: wrongFile,
+      tls: { caFile: fixtures.ca.certPath },
+    });
     await expect(execFileAsync("sh", ["-c", wrong])).rejects.toThrow();
   });
 });
@@ -297,7 +318,10 @@ describe("the ACL alone, on a server with DEBUG and MODULE opened", () => {
   it.each(["app", "healthcheck"] as const)("gives %s NOPERM for each dangerous command", async (user) => {
     const pass = user === "app" ? APP_CURRENT : HEALTH;
     for (const command of DANGEROUS_COMMANDS) {
-      const reply = await asUser(server, { ca: fixtures.ca.cert }, user, pass, [command, ...DANGEROUS_ARGS[command]]);
+      const reply = await asUser(server, { ca: fixtures.ca.cert }, user, pass, [
+        command,
+        ...DANGEROUS_ARGS[command],
+      ]);
       expect(errorOf(reply), command).toMatch(/^NOPERM/);
     }
     expect(server.running).toBe(true);
@@ -345,7 +369,11 @@ describe("the same under mutual TLS (production)", () => {
     const command = renderHealthcheckCommand({
       port: server.port,
       passwordFile,
-      tls: { caFile: fixtures.ca.certPath, certFile: fixtures.client.certPath, keyFile: fixtures.client.keyPath },
+      tls: {
+        caFile: fixtures.ca.certPath,
+        certFile: fixtures.client.certPath,
+        keyFile: fixtures.client.keyPath,
+      },
     });
     await execFileAsync("sh", ["-c", command]);
   });

@@ -34,7 +34,12 @@ import { configuratorPlan } from "../../infra/redis.js";
 import { assertNoSecret } from "../helpers/canary.js";
 import { closeRedisClient, connectRedisClient } from "../helpers/redis-client.js";
 import { getFreePort, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
-import { createTlsFixtures, disposeTlsFixtures, type CertKeyPair, type TlsFixtures } from "../helpers/tls-fixtures.js";
+import {
+  createTlsFixtures,
+  disposeTlsFixtures,
+  type CertKeyPair,
+  type TlsFixtures,
+} from "../helpers/tls-fixtures.js";
 import { asUser, errorOf, respPipeline } from "../infra/resp.js";
 
 const execFileAsync = promisify(execFile);
@@ -61,17 +66,46 @@ function newPasswords(): { app: string; admin: string; healthcheck: string } {
 }
 
 /** A server certificate for `redis`/127.0.0.1 signed by the fixtures' CA, made with openssl. */
-async function issueServerCertificate(fixtures: TlsFixtures, dir: string, name: string): Promise<CertKeyPair> {
+async function issueServerCertificate(
+  fixtures: TlsFixtures,
+  dir: string,
+  name: string,
+): Promise<CertKeyPair> {
   const keyPath = join(dir, `${name}.key`);
   const csrPath = join(dir, `${name}.csr`);
   const certPath = join(dir, `${name}.crt`);
   const extPath = join(dir, `${name}.ext`);
-  await writeFile(extPath, "subjectAltName=DNS:redis,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  await execFileAsync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyPath]);
+  await writeFile(
+    extPath,
+    "subjectAltName=DNS:redis,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+  );
+  await execFileAsync("openssl", [
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-out",
+    keyPath,
+  ]);
   await execFileAsync("openssl", ["req", "-new", "-key", keyPath, "-subj", `/CN=${name}`, "-out", csrPath]);
   await execFileAsync("openssl", [
-    "x509", "-req", "-in", csrPath, "-CA", fixtures.ca.certPath, "-CAkey", fixtures.ca.keyPath,
-    "-set_serial", `0x${randomBytes(8).toString("hex")}`, "-days", "2", "-extfile", extPath, "-out", certPath,
+    "x509",
+    "-req",
+    "-in",
+    csrPath,
+    "-CA",
+    fixtures.ca.certPath,
+    "-CAkey",
+    fixtures.ca.keyPath,
+    "-set_serial",
+    `0x${randomBytes(8).toString("hex")}`,
+    "-days",
+    "2",
+    "-extfile",
+    extPath,
+    "-out",
+    certPath,
   ]);
   return { certPath, keyPath, cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
 }
@@ -83,11 +117,14 @@ function serialOf(pem: string): string {
 /** The serial of the certificate a fresh TLS connection is served. */
 function servedSerial(port: number, tls: { ca: string; cert?: string; key?: string }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port, ...tls, servername: "redis", rejectUnauthorized: true }, () => {
-      const serial = socket.getPeerX509Certificate()?.serialNumber ?? "";
-      socket.destroy();
-      resolve(serial);
-    });
+    const socket = tlsConnect(
+      { host: "127.0.0.1", port, ...tls, servername: "redis", rejectUnauthorized: true },
+      () => {
+        const serial = socket.getPeerX509Certificate()?.serialNumber ?? "";
+        socket.destroy();
+        resolve(serial);
+      },
+    );
     socket.on("error", reject);
   });
 }
@@ -107,13 +144,22 @@ describe.each([
   const generations: Generation[] = [];
 
   const live = (file: string): string => join(redisVolume, "current", file);
-  const serverFiles = [REDIS_FILES.acl, REDIS_FILES.serverCert, REDIS_FILES.serverKey, REDIS_FILES.ca, REDIS_FILES.healthcheckPassword];
+  const serverFiles = [
+    REDIS_FILES.acl,
+    REDIS_FILES.serverCert,
+    REDIS_FILES.serverKey,
+    REDIS_FILES.ca,
+    REDIS_FILES.healthcheckPassword,
+  ];
   const clientTls = () =>
     mutual
       ? { ca: fixtures.ca.cert, cert: fixtures.client.cert, key: fixtures.client.key, servername: "redis" }
       : { ca: fixtures.ca.cert, servername: "redis" };
 
-  async function runConfigurator(generation: Generation, port: number): Promise<{ code: number; output: string }> {
+  async function runConfigurator(
+    generation: Generation,
+    port: number,
+  ): Promise<{ code: number; output: string }> {
     await rm(inbox, { recursive: true, force: true });
     const put = async (target: string, file: string, content: string): Promise<void> => {
       await mkdir(join(inbox, target), { recursive: true });
@@ -135,7 +181,8 @@ describe.each([
     await put("redis", REDIS_FILES.serverKey, generation.server.key);
     await put("redis", REDIS_FILES.ca, fixtures.ca.cert);
     await put("redis", REDIS_FILES.healthcheckPassword, generation.healthcheck[0]!);
-    for (const [index, admin] of generation.admin.entries()) await put("operator", OPERATOR_FILES.adminPassword(index), admin);
+    for (const [index, admin] of generation.admin.entries())
+      await put("operator", OPERATOR_FILES.adminPassword(index), admin);
     if (mutual) {
       await put("operator", OPERATOR_FILES.clientCert, fixtures.client.cert);
       await put("operator", OPERATOR_FILES.clientKey, fixtures.client.key);
@@ -152,7 +199,9 @@ describe.each([
       paths: { inbox, volumesRoot: volumes, redisSecretsDir: redisVolume },
     });
     try {
-      const { stdout, stderr } = await execFileAsync("sh", ["-c", renderConfiguratorScript(plan)], { timeout: 60_000 });
+      const { stdout, stderr } = await execFileAsync("sh", ["-c", renderConfiguratorScript(plan)], {
+        timeout: 60_000,
+      });
       return { code: 0, output: stdout + stderr };
     } catch (error) {
       const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -160,7 +209,8 @@ describe.each([
     }
   }
 
-  const generationDirs = (volume: string): string[] => readdirSync(volume).filter((entry) => entry.startsWith("gen-"));
+  const generationDirs = (volume: string): string[] =>
+    readdirSync(volume).filter((entry) => entry.startsWith("gen-"));
 
   beforeAll(async () => {
     fixtures = await createTlsFixtures(undefined, { dnsNames: ["redis"] });
@@ -182,7 +232,12 @@ describe.each([
 
   it("first deployment: writes the volumes while Redis is not running yet", async () => {
     const first = newPasswords();
-    generations.push({ app: [first.app], admin: [first.admin], healthcheck: [first.healthcheck], server: fixtures.server });
+    generations.push({
+      app: [first.app],
+      admin: [first.admin],
+      healthcheck: [first.healthcheck],
+      server: fixtures.server,
+    });
     const { code, output } = await runConfigurator(generations[0]!, await getFreePort());
     expect(output).toContain("Redis is not running; it reads the new files when it starts");
     expect(code).toBe(0);
@@ -203,11 +258,21 @@ describe.each([
 
   it("Redis starts from the written files", async () => {
     server = await startRedisServer({
-      tls: { cert: live(REDIS_FILES.serverCert), key: live(REDIS_FILES.serverKey), ca: live(REDIS_FILES.ca), authClients: mutual ? "yes" : "no" },
+      tls: {
+        cert: live(REDIS_FILES.serverCert),
+        key: live(REDIS_FILES.serverKey),
+        ca: live(REDIS_FILES.ca),
+        authClients: mutual ? "yes" : "no",
+      },
       extraArgs: ["--aclfile", live(REDIS_FILES.acl)],
     });
     const g1 = generations[0]!;
-    longLived = await connectRedisClient(server, { tls: clientTls(), username: "app", password: g1.app[0]!, redisOptions: NO_READY_CHECK });
+    longLived = await connectRedisClient(server, {
+      tls: clientTls(),
+      username: "app",
+      password: g1.app[0]!,
+      redisOptions: NO_READY_CHECK,
+    });
     expect(await longLived.set("cache:warm", "kept")).toBe("OK");
     expect(await servedSerial(server.port, clientTls())).toBe(serialOf(fixtures.server.cert));
   });
@@ -249,7 +314,10 @@ describe.each([
     const healthcheck = renderHealthcheckCommand({
       port: running.port,
       passwordFile: live(REDIS_FILES.healthcheckPassword),
-      tls: { caFile: live(REDIS_FILES.ca), ...(mutual ? { certFile: fixtures.client.certPath, keyFile: fixtures.client.keyPath } : {}) },
+      tls: {
+        caFile: live(REDIS_FILES.ca),
+        ...(mutual ? { certFile: fixtures.client.certPath, keyFile: fixtures.client.keyPath } : {}),
+      },
     });
     await execFileAsync("sh", ["-c", healthcheck]);
   });
@@ -305,7 +373,12 @@ describe.each([
     const skipped = newPasswords();
     const further = newPasswords();
     const { code, output } = await runConfigurator(
-      { ...g3, app: [further.app, skipped.app], admin: [further.admin, skipped.admin], healthcheck: [further.healthcheck] },
+      {
+        ...g3,
+        app: [further.app, skipped.app],
+        admin: [further.admin, skipped.admin],
+        healthcheck: [further.healthcheck],
+      },
       running.port,
     );
     expect(code).not.toBe(0);
@@ -318,7 +391,14 @@ describe.each([
     const running = server!;
     const g3 = generations[2]!;
     expect(await longLived!.ping()).toBe("PONG");
-    const [auth, load] = await respPipeline(running, [["AUTH", "admin", g3.admin[0]!], ["ACL", "LOAD"]], clientTls());
+    const [auth, load] = await respPipeline(
+      running,
+      [
+        ["AUTH", "admin", g3.admin[0]!],
+        ["ACL", "LOAD"],
+      ],
+      clientTls(),
+    );
     expect(auth).toBe("OK");
     expect(errorOf(load!)).toBeUndefined();
     await expect(longLived!.ping()).rejects.toThrow();
