@@ -65,7 +65,11 @@ export interface ReloadPlan {
   tls: { caFile: string; certFile?: string; keyFile?: string } | undefined;
   /** The admin password files in the inbox, current first, then previous. */
   adminPasswordFiles: readonly string[];
-  /** The ACL file's name within the server target's files. */
+  /**
+   * The new ACL file, read from the inbox: the copy on the volume is the Redis
+   * user's (mode 0400), and the configurator holds no capability to read
+   * other users' files.
+   */
   aclFile: string;
   /** The TLS files as Redis sees them, re-read with CONFIG SET; undefined without TLS. */
   serverTlsFiles: { certFile: string; keyFile: string; caFile: string } | undefined;
@@ -83,6 +87,13 @@ export interface ConfiguratorPlan {
   clients: readonly DeliveryTarget[];
   /** Upper bound for each redis-cli call, where `timeout` exists. */
   commandTimeoutSeconds: number;
+  /**
+   * How many times (2 s apart) to try a Redis that refuses connections (a
+   * restart in progress) before concluding it is not running; a Redis loading
+   * its snapshot gets ten times as long. A name that does not resolve (no
+   * Redis container) is given one retry.
+   */
+  reachAttempts: number;
 }
 
 /** Characters allowed in anything the script interpolates: no quote, space, `$` or glob. */
@@ -124,10 +135,11 @@ export function renderConfiguratorScript(plan: ConfiguratorPlan): string {
   if (reload.adminPasswordFiles.length === 0)
     throw new Error("renderConfiguratorScript: no admin password file");
   const serverVolume = q(`${plan.volumesRoot}/${plan.server.name}`);
+  const currentAdmin = q(reload.adminPasswordFiles[0]!);
   const tlsReload =
     reload.serverTlsFiles === undefined
       ? ""
-      : `  out=$(admin ${q(reload.adminPasswordFiles[0]!)} CONFIG SET` +
+      : `  out=$(admin ${currentAdmin} CONFIG SET` +
         ` tls-cert-file ${q(reload.serverTlsFiles.certFile)}` +
         ` tls-key-file ${q(reload.serverTlsFiles.keyFile)}` +
         ` tls-ca-cert-file ${q(reload.serverTlsFiles.caFile)})\n` +
@@ -178,17 +190,17 @@ prune() {
 
 TIMEOUT=''
 if command -v timeout >/dev/null 2>&1; then TIMEOUT='timeout ${plan.commandTimeoutSeconds}'; fi
-# admin PASSWORD_FILE COMMAND...: one redis-cli call as the admin user; the
-# password travels in the environment of that one process, never in argv.
+# admin PASSWORD_FILE COMMAND...: one redis-cli call as the admin user; the password
+# travels in the environment of that one process, never in argv. RES_OPTIONS makes a
+# name that does not exist fail in seconds (an internal network has no upstream DNS).
 admin() {
   admin_pw=$1; shift
-  REDISCLI_AUTH="$(cat "$admin_pw")" $TIMEOUT redis-cli ${redisCliArgs(reload)} "$@" </dev/null 2>&1 || true
+  REDISCLI_AUTH="$(cat "$admin_pw")" RES_OPTIONS='timeout:1 attempts:1' \\
+    $TIMEOUT redis-cli ${redisCliArgs(reload)} "$@" </dev/null 2>&1 || true
 }
 
-SERVER_PREVIOUS=''
-chosen=''
-# apply_acl ACL_FILE PASSWORD_FILE: one ACL SETUSER <user> reset <rules> per line, then remove
-# users the file no longer has. Sets FAILURE and returns 1 on the first refusal.
+# apply_acl ACL_FILE PASSWORD_FILE: one ACL SETUSER <user> reset <rules> per line, then
+# delete users the file does not have. Sets FAILURE and returns 1 on the first refusal.
 apply_acl() {
   acl_file=$1; acl_pw=$2
   set -f # rules hold * and ~: no globbing while splitting lines into words
@@ -207,35 +219,68 @@ apply_acl() {
   done
 }
 
-# reload_failed MESSAGE: put back the generation the running server had, then fail.
+SERVER_PREVIOUS=''
+chosen=''
+ACL_BEFORE="$INBOX/acl-before"
+# reload_failed MESSAGE: put back what the running server had (volume generation and
+# users, from the ACL LIST taken before any change), then fail.
 reload_failed() {
   if [ -n "$SERVER_PREVIOUS" ]; then
     ln -s "$SERVER_PREVIOUS" ${serverVolume}/.next
     mv -T ${serverVolume}/.next ${serverVolume}/current
-    if [ -n "$chosen" ] && ! apply_acl ${serverVolume}/"$SERVER_PREVIOUS"/${q(reload.aclFile)} "$chosen"; then
-      say "could not re-apply the previous ACL: $FAILURE"
-    fi
     say "switched the Redis volume back to $SERVER_PREVIOUS"
+  fi
+  if [ -s "$ACL_BEFORE" ]; then
+    if apply_acl "$ACL_BEFORE" "$chosen"; then say "restored the users Redis had"; else say "could not restore the users: $FAILURE"; fi
   fi
   die "$1"
 }
 
 reload_redis() {
-  for pwfile in ${reload.adminPasswordFiles.map(q).join(" ")}; do
-    out=$(admin "$pwfile" PING)
-    case "$out" in
-      PONG) chosen=$pwfile; break ;;
-      *"Could not connect to Redis"*)
-        say "Redis is not running; it reads the new files when it starts"
-        return 0 ;;
-      *WRONGPASS*|*NOAUTH*) ;;
-      *) reload_failed "Redis did not answer PING as admin: $(first_line "$out")" ;;
-    esac
+  if [ -z "$SERVER_PREVIOUS" ]; then
+    say "first delivery: Redis reads these files when it starts"
+    return 0
+  fi
+  attempt=0
+  while :; do
+    retry=''
+    for pwfile in ${reload.adminPasswordFiles.map(q).join(" ")}; do
+      out=$(admin "$pwfile" PING)
+      case "$out" in
+        PONG) chosen=$pwfile; break 2 ;;
+        *WRONGPASS*|*NOAUTH*) ;;
+        *LOADING*)
+          # Redis is loading its snapshot; it accepts commands in a moment.
+          retry=$out; attempt=$((attempt - 1)); break ;;
+        *"Connection refused"*)
+          # The container exists but Redis is not listening: a restart in progress.
+          retry=$out; break ;;
+        *"Could not connect to Redis"*)
+          # The name does not resolve: no Redis container on the network (first start, or a
+          # replacement in progress, whose new container starts after this script).
+          if [ "$attempt" -ge 1 ]; then
+            say "Redis is not on the network ($(first_line "$out")); it reads the new files when it starts"
+            return 0
+          fi
+          retry=$out; break ;;
+        *) reload_failed "Redis did not answer PING as admin: $(first_line "\${out:-no answer within ${plan.commandTimeoutSeconds} s}")" ;;
+      esac
+    done
+    [ -n "$retry" ] || break
+    attempt=$((attempt + 1))
+    loading=$((\${loading:-0} + 1))
+    if [ "$attempt" -ge ${plan.reachAttempts} ] || [ "$loading" -ge ${plan.reachAttempts * 10} ]; then
+      say "Redis is not reachable ($(first_line "$retry")); it reads the new files when it starts"
+      return 0
+    fi
+    sleep 2
   done
   [ -n "$chosen" ] || reload_failed "the running Redis accepts neither the current nor the previous admin password; raise rotation.passwordGeneration by one at a time (docs/deploy.md)"
-  apply_acl ${serverVolume}/current/${q(reload.aclFile)} "$chosen" || reload_failed "$FAILURE"
-  # From here on the current admin password is valid (the ACL just applied holds it).
-${tlsReload}  say "Redis applied the new users and TLS material in place"
+  admin "$chosen" ACL LIST > "$ACL_BEFORE"
+  grep -q '^user ' "$ACL_BEFORE" || reload_failed "ACL LIST was refused: $(first_line "$(cat "$ACL_BEFORE")")"
+  apply_acl ${q(reload.aclFile)} "$chosen" || reload_failed "$FAILURE"
+  # From here on the current admin password is valid (the users just applied hold it).
+${tlsReload}  say "Redis applied the new users${reload.serverTlsFiles === undefined ? "" : " and TLS material"} in place"
 }
 
 ${installCall(plan, plan.server)}

@@ -49,6 +49,8 @@ const SERVER_TARGET = "redis";
 const OPERATOR_TARGET = "operator";
 /** Each redis-cli call of the configurator gives up after this long. */
 const CONFIGURATOR_COMMAND_TIMEOUT_SECONDS = 20;
+/** 15 tries 2 s apart: a Redis restart (or replacement) in progress gets half a minute. */
+const CONFIGURATOR_REACH_ATTEMPTS = 15;
 /** The configurator does little: copy files, run redis-cli a few times. */
 const CONFIGURATOR_MEMORY_MB = 64;
 /** Time Redis gets to finish a snapshot when it is stopped. */
@@ -183,6 +185,8 @@ export function configuratorPlan(args: {
   adminPasswordCount: number;
   tls: { mutual: boolean } | undefined;
   clients: readonly { name: string; owner: UserAndGroup; files: readonly string[] }[];
+  /** Tries (2 s apart) to reach Redis before concluding it is not running. */
+  reachAttempts?: number;
   /** Where things are; the defaults are the containers' paths (tests run the script on the host). */
   paths?: { inbox: string; volumesRoot: string; redisSecretsDir: string };
 }): ConfiguratorPlan {
@@ -216,7 +220,7 @@ export function configuratorPlan(args: {
       adminPasswordFiles: Array.from({ length: args.adminPasswordCount }, (_, index) =>
         inbox(OPERATOR_TARGET, OPERATOR_FILES.adminPassword(index)),
       ),
-      aclFile: REDIS_FILES.acl,
+      aclFile: inbox(SERVER_TARGET, REDIS_FILES.acl),
       serverTlsFiles:
         args.tls === undefined
           ? undefined
@@ -228,6 +232,7 @@ export function configuratorPlan(args: {
     },
     clients: args.clients.map((client) => ({ name: client.name, owner: client.owner, files: client.files })),
     commandTimeoutSeconds: CONFIGURATOR_COMMAND_TIMEOUT_SECONDS,
+    reachAttempts: args.reachAttempts ?? CONFIGURATOR_REACH_ATTEMPTS,
   };
 }
 

@@ -196,6 +196,9 @@ describe("configurator script", () => {
     expect(script).toContain('REDISCLI_AUTH="$(cat "$admin_pw")"');
     expect(script).toContain("--cert '/run/secure-redis-inbox/operator/client.crt'");
     expect(script).toContain('ACL SETUSER "$acl_user" reset "$@"');
+    // The new ACL is read from the inbox (root's), never from the volume (the Redis user's, 0400).
+    expect(script).toContain("apply_acl '/run/secure-redis-inbox/redis/users.acl' \"$chosen\"");
+    expect(script).toContain('admin "$chosen" ACL LIST > "$ACL_BEFORE"');
     expect(script).not.toContain("ACL LOAD"); // it drops every authenticated client
     expect(script).toContain(
       "CONFIG SET tls-cert-file '/run/secure-redis/current/server.crt' tls-key-file '/run/secure-redis/current/server.key' tls-ca-cert-file '/run/secure-redis/current/ca.crt'",

@@ -197,6 +197,7 @@ describe.each([
       tls: { mutual },
       clients: [{ name: "backend", owner: OWNER, files: [BACKEND_FILES.password] }],
       paths: { inbox, volumesRoot: volumes, redisSecretsDir: redisVolume },
+      reachAttempts: 2,
     });
     try {
       const { stdout, stderr } = await execFileAsync("sh", ["-c", renderConfiguratorScript(plan)], {
@@ -239,7 +240,7 @@ describe.each([
       server: fixtures.server,
     });
     const { code, output } = await runConfigurator(generations[0]!, await getFreePort());
-    expect(output).toContain("Redis is not running; it reads the new files when it starts");
+    expect(output).toContain("first delivery: Redis reads these files when it starts");
     expect(code).toBe(0);
     assertNoSecret(output, allPasswords);
 
@@ -358,6 +359,7 @@ describe.each([
     expect(code).not.toBe(0);
     expect(output).toMatch(/FAILED: ACL SETUSER app was refused/);
     expect(output).toContain(`switched the Redis volume back to ${before}`);
+    expect(output).toContain("restored the users Redis had");
     assertNoSecret(output, allPasswords);
     expect(readlinkSync(join(redisVolume, "current"))).toBe(before);
     expect(readFileSync(join(backendVolume, "current", BACKEND_FILES.password), "utf8")).toBe(g3.app[0]);
@@ -385,6 +387,17 @@ describe.each([
     expect(output).toContain("raise rotation.passwordGeneration by one at a time");
     expect(readlinkSync(join(redisVolume, "current"))).toBe(before);
     expect(await asUser(running, clientTls(), "app", g3.app[0]!, ["PING"])).toBe("PONG");
+  });
+
+  it("delivers to a stopped Redis (connection refused), which reads the files when it starts", async () => {
+    const g3 = generations[2]!;
+    const closedPort = await getFreePort();
+    const { code, output } = await runConfigurator({ ...g3 }, closedPort);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(
+      /Redis is not reachable \(Could not connect to Redis at 127\.0\.0\.1:\d+: Connection refused\)/,
+    );
+    expect(generationDirs(redisVolume)).toHaveLength(1);
   });
 
   it("why not ACL LOAD: on this server it drops every authenticated connection", async () => {
