@@ -137,7 +137,10 @@ export class Backend extends pulumi.ComponentResource {
     this.container = new docker.Container(
       `${name}-server`,
       {
-        name: `${args.namePrefix}-backend`,
+        // A published port can be bound by one container only, so a published backend has a
+        // fixed name and is replaced by deleting first; otherwise the new container starts
+        // before the old one stops and a rotation leaves no gap.
+        name: args.publish === undefined ? undefined : `${args.namePrefix}-backend`,
         image: image.imageId,
         ...spec,
         envs: pulumi
@@ -151,8 +154,7 @@ export class Backend extends pulumi.ComponentResource {
       {
         ...parent,
         replaceOnChanges: ["healthcheck", "tmpfs"],
-        // Fixed name and (maybe) a fixed host port: the old container must go first.
-        deleteBeforeReplace: true,
+        deleteBeforeReplace: args.publish !== undefined,
       },
     );
     this.url =

@@ -3,6 +3,7 @@
  * the tier's policy. Every message names the config key, the position of the
  * offending entry and the fix; none contains the value or a part of it.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { ConfigurationError } from "../lib/errors.js";
 import { KeyRing } from "../lib/crypto/keyring.js";
 import { PASSWORD_ALPHABET, type CharacterClass, type TierPolicy } from "../lib/config/tiers.js";
@@ -20,6 +21,12 @@ const CLASS_OF: ReadonlyMap<string, CharacterClass> = new Map(
     [...chars].map((char) => [char, cls] as const),
   ),
 );
+
+/** Constant-time equality of two secrets (their SHA-256 digests, so lengths need not match). */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
 
 function splitList(value: string): string[] {
   return value.split(",").map((entry) => entry.trim());
@@ -73,7 +80,7 @@ export function checkSuppliedPasswords(key: string, value: string, tier: TierPol
       );
     }
   });
-  if (new Set(entries).size !== entries.length) {
+  if (entries.length === 2 && sameSecret(entries[0]!, entries[1]!)) {
     throw new ConfigurationError(setting, `the current and previous password are the same. ${fix}`);
   }
   return entries.map((password) => new Sensitive(password));

@@ -414,3 +414,11 @@ describe.each(STACKS)("stack %s", (stack) => {
     expect(Date.parse(String(summary.certificateExpiry))).toBeGreaterThan(Date.now());
   });
 });
+
+describe("preview", () => {
+  it.each(STACKS)("runs as a dry run (pulumi preview) on stack %s", async (stack) => {
+    const run = await runProgram(stack, { preview: true });
+    expect(redisContainer(run).inputs.user).toBe("999:999");
+    expect(run.outputs.redisEndpoint).toBe("rediss://redis:6379");
+  });
+});
