@@ -47,3 +47,6 @@ export type {
   SecurityEventsOptions,
   Listener,
 } from "./events.js";
+
+// Tier fields added for infra/ (issue 5): what the deployed Redis gets per tier.
+export type { RedisPersistence, RedisServerPolicy } from "./config/tiers.js";

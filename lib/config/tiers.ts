@@ -42,6 +42,23 @@ export interface CertificatePolicy {
   validityDays: number;
   /** Renew (and warn) when a certificate expires within this many days. */
   renewBeforeDays: number;
+  /**
+   * Lifetime of the certificate authority that infra/ creates, in days. It
+   * outlives many leaf certificates so that renewing a leaf never asks a
+   * client to trust a new CA.
+   */
+  caValidityDays: number;
+}
+
+/** How Redis keeps its data across a restart. */
+export type RedisPersistence = "none" | "rdb" | "aof";
+
+/** Resources and durability of the Redis that infra/ deploys for a tier. */
+export interface RedisServerPolicy {
+  /** Hard memory limit of the Redis container in MiB (Redis's `maxmemory` is derived from it). */
+  memoryLimitMb: number;
+  /** `none`: nothing written to disk (tmpfs); `rdb`: snapshots on a volume; `aof`: append-only file on a volume. */
+  persistence: RedisPersistence;
 }
 
 export interface TierPolicy {
@@ -58,6 +75,7 @@ export interface TierPolicy {
   /** Previous encryption keys kept readable after a rotation (the primary comes on top). */
   retainedEncryptionKeys: number;
   certificate: CertificatePolicy;
+  redis: RedisServerPolicy;
 }
 
 export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
@@ -81,7 +99,14 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
     // One previous key keeps a local rotation drill readable.
     retainedEncryptionKeys: 1,
     // A year: nobody wants to renew a laptop certificate every month.
-    certificate: { validityDays: 365, renewBeforeDays: 30 },
+    // CA: five years, so a laptop stack never needs a CA rotation in practice.
+    certificate: { validityDays: 365, renewBeforeDays: 30, caValidityDays: 1825 },
+    redis: {
+      // A laptop cache: small, and never more than a developer's machine can spare.
+      memoryLimitMb: 256,
+      // Nothing of a developer's (possibly unencrypted) cache is written to disk.
+      persistence: "none",
+    },
   },
   testing: {
     environment: "testing",
@@ -99,7 +124,14 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
     minValidationScore: 60,
     retainedEncryptionKeys: 1,
     // Short-lived CI environments: a month is plenty, and expiry paths get exercised.
-    certificate: { validityDays: 30, renewBeforeDays: 7 },
+    // CA: a year outlives any CI environment.
+    certificate: { validityDays: 30, renewBeforeDays: 7, caValidityDays: 365 },
+    redis: {
+      // CI runners are shared; a test cache stays small.
+      memoryLimitMb: 256,
+      // CI starts from an empty cache on purpose.
+      persistence: "none",
+    },
   },
   staging: {
     environment: "staging",
@@ -119,7 +151,14 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
     // Two previous keys: a rotation can be rolled back once without losing entries.
     retainedEncryptionKeys: 2,
     // 90 days, renewed 30 days early: the Let's Encrypt rhythm operators know.
-    certificate: { validityDays: 90, renewBeforeDays: 30 },
+    // CA: three years, many leaf renewals per CA, one planned CA rotation per cycle.
+    certificate: { validityDays: 90, renewBeforeDays: 30, caValidityDays: 1095 },
+    redis: {
+      // Enough to rehearse production's eviction behaviour with realistic entries.
+      memoryLimitMb: 512,
+      // Rehearses production's restart path (a warm cache after a restart).
+      persistence: "rdb",
+    },
   },
   production: {
     environment: "production",
@@ -138,7 +177,14 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
     // Two previous keys: entries written before the last two rotations stay readable
     // while the re-encryption job moves them.
     retainedEncryptionKeys: 2,
-    certificate: { validityDays: 90, renewBeforeDays: 30 },
+    certificate: { validityDays: 90, renewBeforeDays: 30, caValidityDays: 1095 },
+    redis: {
+      // A starting size for an AI-response cache; raise redis.memoryLimitMb per stack.
+      memoryLimitMb: 1024,
+      // Snapshots keep the cache warm across restarts (each miss costs a model call);
+      // an append-only log buys nothing for data that can be recomputed.
+      persistence: "rdb",
+    },
   },
 };
 
