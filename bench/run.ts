@@ -25,6 +25,16 @@ export const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
       "Fernet encrypt/decrypt per op, 100 B to 1 MiB: ours (text and bytes) vs Python cryptography, npm fernet, bare node:crypto",
     load: () => import("./fernet.js"),
   },
+  cache: {
+    description:
+      "EncryptedCache set+get on a local redis-server, 1 KiB to 1 MiB, concurrency 1 and 64: encrypted vs unencrypted, event-loop delay",
+    load: () => import("./cache.js"),
+  },
+  codecs: {
+    description:
+      "Compression codecs on AI-response JSON, 512 B to 1 MiB: ratio, compress and decompress µs (none, gzip, brotli, zstd)",
+    load: () => import("./codecs.js"),
+  },
 };
 
 function usage(): string {

@@ -38,9 +38,10 @@ import {
   compress,
   decompress,
   deserialise,
-  serialise,
+  serialiseYielding,
   type CompressionPolicy,
 } from "./value-codec.js";
+import { nextTurn } from "./event-loop-turns.js";
 
 /**
  * - `strict`: only authenticated envelopes are read (the default).
@@ -99,6 +100,8 @@ const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DEFAULT_TTL_SECONDS = 3600;
 const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_OFFLOAD_BYTES = 64 * 1024;
+/** Compressed payloads from this size get a loop turn of their own before they are inflated. */
+const MAY_INFLATE_BYTES = 2048;
 
 export class EncryptedCache {
   readonly namespace: string;
@@ -303,7 +306,7 @@ export class EncryptedCache {
    * format. Exposed for the re-encryption job and AIResponseCache.
    */
   async encodeValue(redisKey: string, value: unknown): Promise<Buffer | string> {
-    const { serialisation, bytes } = serialise(value, redisKey);
+    const { serialisation, bytes } = await serialiseYielding(value, redisKey, this.#offloadBytes);
     if (bytes.length > this.#maxValueBytes) {
       throw new CacheValueError(
         `the value for "${redisKey}" is ${bytes.length} bytes serialised, over maxValueBytes (${this.#maxValueBytes}); ` +
@@ -324,7 +327,10 @@ export class EncryptedCache {
     const inner = encodeInner({ codec, serialisation, payload }, contextOf(redisKey));
     if (this.#keyRing === undefined) return encodePlain(inner);
     const primary = this.#keyRing.primary;
-    const token = offload ? await primary.encryptToBytesAsync(inner) : primary.encryptToBytes(inner);
+    const token =
+      inner.length >= this.#offloadBytes
+        ? await primary.encryptToBytesAsync(inner)
+        : primary.encryptToBytes(inner);
     return encodeEncrypted(primary.keyId, token);
   }
 
@@ -407,6 +413,8 @@ export class EncryptedCache {
     if (typeof body === "string") return failure(body);
     let payload: Buffer;
     try {
+      // A small compressed payload can inflate to megabytes: give it a turn of its own.
+      if (body.codec !== "none" && body.payload.length >= MAY_INFLATE_BYTES) await nextTurn();
       payload = await decompress(
         body.codec,
         body.payload,
@@ -416,16 +424,17 @@ export class EncryptedCache {
     } catch {
       return failure(`payload does not decompress as ${body.codec} within maxValueBytes`);
     }
+    const large = payload.length >= this.#offloadBytes;
+    let value: unknown;
     try {
-      return {
-        hit: true,
-        value: deserialise(body.serialisation, payload),
-        source,
-        ...(keyId === undefined ? {} : { keyId }),
-      };
+      if (large) await nextTurn();
+      value = deserialise(body.serialisation, payload);
     } catch {
       return failure(`payload does not parse as ${body.serialisation}`);
     }
+    // The caller's next step (often serialising another large value) gets a turn of its own too.
+    if (large) await nextTurn();
+    return { hit: true, value, source, ...(keyId === undefined ? {} : { keyId }) };
   }
 
   /** Values that are not envelopes: Python-starter tokens and legacy plaintext, where the mode allows them. */

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import { SecureRedisError } from "../errors.js";
 import type { CodecName, SerialisationName } from "./envelope.js";
+import { nextTurn } from "./event-loop-turns.js";
 
 /** A value that cannot be stored: not serialisable, or over the size limit. Thrown by `set`. */
 export class CacheValueError extends SecureRedisError {}
@@ -22,6 +23,11 @@ export function serialise(value: unknown, key: string): Serialised {
     return { serialisation: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   }
   if (typeof value === "string") return { serialisation: "utf8", bytes: Buffer.from(value, "utf8") };
+  return { serialisation: "json", bytes: Buffer.from(jsonText(value, key), "utf8") };
+}
+
+/** JSON.stringify, or a CacheValueError that names the key and the problem (never the value). */
+function jsonText(value: unknown, key: string): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
@@ -38,6 +44,22 @@ export function serialise(value: unknown, key: string): Serialised {
         "store null, a string, bytes or a JSON-serialisable value",
     );
   }
+  return json;
+}
+
+/**
+ * `serialise` for callers that can wait: a JSON text of at least
+ * `largeChars` characters is UTF-8 encoded in a later event-loop turn, so
+ * JSON.stringify and the encoding of a large value never share one turn.
+ */
+export async function serialiseYielding(
+  value: unknown,
+  key: string,
+  largeChars: number,
+): Promise<Serialised> {
+  if (value instanceof Uint8Array || typeof value === "string") return serialise(value, key);
+  const json = jsonText(value, key);
+  if (json.length >= largeChars) await nextTurn();
   return { serialisation: "json", bytes: Buffer.from(json, "utf8") };
 }
 
