@@ -49,6 +49,22 @@ import { Fernet } from "../lib/crypto/fernet.js";
 import { KeyRing } from "../lib/crypto/keyring.js";
 import { aiResponse } from "../test/helpers/cache-fixtures.js";
 import { startRedisServer } from "../test/helpers/redis-server.js";
+import {
+  formatMicros,
+  formatSize,
+  median,
+  noiseSummary,
+  percentile,
+  progressReporter,
+  quantile,
+  round2,
+  seededRandom,
+  shuffled,
+  type NoiseCell,
+} from "./support.js";
+
+/** Progress lines carry the seconds since the module loaded: this run takes a while. */
+const progress = progressReporter("cache", { elapsed: true });
 
 const SIZES = [1024, 4096, 64 * 1024, 1024 * 1024] as const;
 const CONCURRENCIES = [1, 64] as const;
@@ -554,44 +570,6 @@ async function loopRound(
   };
 }
 
-// ------------------------------------------------------------ statistics
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? NaN;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const hi = sorted[mid] ?? NaN;
-  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? NaN) + hi) / 2;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run uses the same orders. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** 0 … n-1 in a random order (Fisher–Yates). */
-function shuffled(n: number, random: () => number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j] ?? j, order[i] ?? i];
-  }
-  return order;
-}
-
 // ------------------------------------------------------ overheads, goals
 
 /**
@@ -621,13 +599,12 @@ function overheads(result: SizeResult): Record<`c${Concurrency}`, Overhead> {
         return e === undefined ? NaN : (stat(e, p) - 1) * 100;
       });
     const p50s = paired((e, p) => e.p50Us / p.p50Us).sort((a, b) => a - b);
-    const q = (p: number): number => p50s[Math.round(p * (p50s.length - 1))] ?? NaN;
     return {
       p50: median(p50s),
       p99: median(paired((e, p) => e.p99Us / p.p99Us)),
       throughput: median(paired((e, p) => p.pairsPerSecond / e.pairsPerSecond)),
       cpu: median(paired((e, p) => e.cpuUsPerPair / p.cpuUsPerPair)),
-      p50RoundsIqr: [q(0.25), q(0.75)],
+      p50RoundsIqr: [quantile(p50s, 0.25), quantile(p50s, 0.75)],
     };
   };
   return { c1: of(result.cells.c1), c64: of(result.cells.c64) };
@@ -696,7 +673,7 @@ function renderReport(
       ` (at least ${s.c1MinPairs} pairs) at concurrency 1, ~${s.c64BudgetMs} ms at 64 (every worker at least 1 pair)`,
     "  overhead = median over rounds of encrypted / plain − 1, each round's two runs paired (throughput:",
     "  plain / encrypted − 1, the extra time per pair); [a…b] = middle half of those per-round overheads",
-    `  noise: ${noiseSummary(results)}`,
+    `  noise: ${noise(results)}`,
   ];
 
   const sizeRows = results.map((r) => {
@@ -825,29 +802,21 @@ function renderReport(
   return out.join("\n");
 }
 
-/** The spread of the rounds' p50, (p75 − p25) / median, over every cell. */
-function noiseSummary(results: SizeResult[]): string {
-  const cells: { spread: number; where: string }[] = [];
-  for (const r of results) {
-    for (const c of CONCURRENCIES) {
-      for (const variant of VARIANTS) {
+/** The spread of the rounds' p50 over every cell (each size, concurrency and variant). */
+function noise(results: SizeResult[]): string {
+  const cells: NoiseCell[] = results.flatMap((r) =>
+    CONCURRENCIES.flatMap((c) =>
+      VARIANTS.map((variant) => {
         const cell = r.cells[`c${c}`][variant];
-        const sorted = cell.rounds.map((x) => x.p50Us).sort((a, b) => a - b);
-        if (sorted.length < 4) continue;
-        const q = (p: number): number => sorted[Math.round(p * (sorted.length - 1))] ?? NaN;
-        cells.push({
-          spread: (q(0.75) - q(0.25)) / cell.p50Us,
+        return {
+          samples: cell.rounds.map((x) => x.p50Us),
+          median: cell.p50Us,
           where: `${variant} ${formatSize(r.bytes)} c${c}`,
-        });
-      }
-    }
-  }
-  if (cells.length === 0) return "too few rounds to tell";
-  cells.sort((a, b) => a.spread - b.spread);
-  const typical = cells[cells.length >> 1]?.spread ?? NaN;
-  const worst = cells[cells.length - 1];
-  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-  return `the rounds' p50 interquartile spread is ${pct(typical)} of the median in a typical cell, worst ${pct(worst?.spread ?? NaN)} (${worst?.where ?? "?"})`;
+        };
+      }),
+    ),
+  );
+  return noiseSummary(cells, { subject: "the rounds' p50" });
 }
 
 async function redisVersion(redis: Redis): Promise<string> {
@@ -855,20 +824,8 @@ async function redisVersion(redis: Redis): Promise<string> {
   return /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
 }
 
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
-
 function formatBytes(bytes: number): string {
   return `${Math.round(bytes)} B`;
-}
-
-function formatMicros(us: number): string {
-  if (us < 10) return us.toFixed(2);
-  if (us < 100) return us.toFixed(1);
-  return us.toFixed(0);
 }
 
 function formatPct(x: number): string {
@@ -878,15 +835,4 @@ function formatPct(x: number): string {
 
 function formatRate(x: number): string {
   return x < 100 ? x.toFixed(1) : x.toFixed(0);
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-const processStart = performance.now();
-
-function progress(message: string): void {
-  const seconds = ((performance.now() - processStart) / 1000).toFixed(1);
-  process.stderr.write(`[cache bench ${seconds} s] ${message}\n`);
 }

@@ -2,13 +2,13 @@
  * `npm run bench -- codecs [--quick] [--json]`
  *
  * The data behind the cache's default compression policy
- * (lib/cache/value-codec.ts: DEFAULT_COMPRESSION, brotli quality 4 from
+ * (lib/cache/value-codec.ts: DEFAULT_COMPRESSION, brotli quality 1 from
  * 1 KiB): on AI-response-like JSON (test/helpers/cache-fixtures.ts
  * `aiResponse`) of 512 B … 1 MiB, for
  *
  *   none                 the baseline (100%)
  *   gzip level 1 and 6   (the cache's gzip codec uses 6)
- *   brotli q1, q4, q5    with SIZE_HINT, as the cache calls it (q4 is the default)
+ *   brotli q1, q4, q5    with SIZE_HINT, as the cache calls it (q1 is the default)
  *   zstd level 1 and 3   where this Node has zlib.zstdCompressSync (3 is zstd's and the cache's default)
  *
  * the compression ratio (compressed / original, over several distinct values
@@ -27,6 +27,22 @@
 import { cpus, loadavg } from "node:os";
 import zlib from "node:zlib";
 import { aiResponse } from "../test/helpers/cache-fixtures.js";
+import {
+  batch,
+  formatMicros,
+  formatSize,
+  median,
+  noiseSummary,
+  progressReporter,
+  round2,
+  seededRandom,
+  shuffled,
+  sinkTotal,
+  warmUp,
+  type NoiseCell,
+} from "./support.js";
+
+const progress = progressReporter("codecs");
 
 const SIZES = [512, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
 /** Sizes the recommendation weighs: typical AI responses. */
@@ -34,7 +50,7 @@ const RECOMMEND_SIZES = [4096, 64 * 1024] as const;
 /** A codec qualifies when its compress time is within this factor of the fastest one's. */
 const SPEED_SLACK = 1.5;
 const VALUES_PER_SIZE = 8;
-const DEFAULT_CODEC = "brotli-4";
+const DEFAULT_CODEC = "brotli-1";
 const DEFAULT_THRESHOLD = 1024;
 /** The threshold rule: compress where the codec at least halves the value. */
 const HALVES = 50;
@@ -175,7 +191,7 @@ export async function run(args: string[]): Promise<number> {
     settings,
     quick,
     seconds: Math.round((performance.now() - started) / 100) / 10,
-    sink,
+    sink: sinkTotal(),
   };
   if (json) {
     process.stdout.write(
@@ -188,9 +204,6 @@ export async function run(args: string[]): Promise<number> {
 }
 
 // -------------------------------------------------------------- measuring
-
-/** Keeps results observable so no call can be optimised away. */
-let sink = 0;
 
 interface Contender {
   codec: number;
@@ -270,55 +283,6 @@ async function interleave(
     samplesUs: plan.samples.map((ns) => Math.round(ns) / 1000),
     iterationsPerRound: plan.perRound,
   }));
-}
-
-/** Runs fn for at least warmupNs (and at least twice); returns ns per call, the first call excluded. */
-function warmUp(fn: (i: number) => number, warmupNs: number): number {
-  sink += fn(0);
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (calls < 1 || elapsed < warmupNs) {
-    sink += fn(calls);
-    calls++;
-    elapsed = Number(process.hrtime.bigint() - start);
-  }
-  return elapsed / calls;
-}
-
-function batch(fn: (i: number) => number, n: number): number {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) sink += fn(i);
-  return Number(process.hrtime.bigint() - start);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const hi = sorted[mid] ?? NaN;
-  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? NaN) + hi) / 2;
-}
-
-/** A small deterministic PRNG (mulberry32), so every run uses the same orders. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** 0 … n-1 in a random order (Fisher–Yates). */
-function shuffled(n: number, random: () => number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j] ?? j, order[i] ?? i];
-  }
-  return order;
 }
 
 // --------------------------------------------------------- recommendation
@@ -433,7 +397,7 @@ function renderReport(
     `  ${VALUES_PER_SIZE} distinct aiResponse values per size; ratio = compressed / original over all of them`,
     `  sync calls, median of ${s.rounds} rounds (codecs and ops interleaved, shuffled each round), ~${s.budgetMs} ms per codec/size/op`,
     `  cache default: ${DEFAULT_CODEC.replace("-", " q")} from ${formatSize(DEFAULT_THRESHOLD)} (lib/cache/value-codec.ts)`,
-    `  noise: ${noiseSummary(results)}`,
+    `  noise: ${noise(results)}`,
   ];
   const names = specs.map((x) => x.name);
   const col = 10;
@@ -497,44 +461,18 @@ function renderReport(
   return out.join("\n");
 }
 
-/** The spread of the rounds, (p75 − p25) / median, over every timed cell. */
-function noiseSummary(results: SizeResult[]): string {
-  const cells: { spread: number; where: string }[] = [];
-  for (const r of results) {
-    for (const c of r.codecs) {
-      for (const op of ["compress", "decompress"] as const) {
-        const m = c[op];
-        const sorted = [...m.samplesUs].sort((a, b) => a - b);
-        if (sorted.length < 4 || m.us === 0) continue;
-        const q = (p: number): number => sorted[Math.round(p * (sorted.length - 1))] ?? NaN;
-        cells.push({ spread: (q(0.75) - q(0.25)) / m.us, where: `${c.codec} ${op} ${formatSize(r.bytes)}` });
-      }
-    }
-  }
-  if (cells.length === 0) return "too few rounds to tell";
-  cells.sort((a, b) => a.spread - b.spread);
-  const typical = cells[cells.length >> 1]?.spread ?? NaN;
-  const worst = cells[cells.length - 1];
-  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-  return `rounds' interquartile spread is ${pct(typical)} of the median in a typical cell, worst ${pct(worst?.spread ?? NaN)} (${worst?.where ?? "?"})`;
-}
-
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
-
-function formatMicros(us: number): string {
-  if (us < 10) return us.toFixed(2);
-  if (us < 100) return us.toFixed(1);
-  return us.toFixed(0);
-}
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-function progress(message: string): void {
-  process.stderr.write(`[codecs bench] ${message}\n`);
+/** The spread of the rounds over every timed cell (each size, codec and op; "none" is not timed). */
+function noise(results: SizeResult[]): string {
+  const cells: NoiseCell[] = results.flatMap((r) =>
+    r.codecs.flatMap((c) =>
+      (["compress", "decompress"] as const)
+        .filter((op) => c[op].us !== 0)
+        .map((op) => ({
+          samples: c[op].samplesUs,
+          median: c[op].us,
+          where: `${c.codec} ${op} ${formatSize(r.bytes)}`,
+        })),
+    ),
+  );
+  return noiseSummary(cells, { subject: "rounds'" });
 }

@@ -35,6 +35,21 @@ import { fileURLToPath } from "node:url";
 import npmFernet from "fernet";
 import { Fernet } from "../lib/crypto/fernet.js";
 import { pythonWithCryptography } from "../test/helpers/components.js";
+import {
+  batch,
+  formatMicros,
+  formatSize,
+  median,
+  noiseSummary,
+  progressReporter,
+  seededRandom,
+  shuffled,
+  sinkTotal,
+  warmUp,
+  type NoiseCell,
+} from "./support.js";
+
+const progress = progressReporter("fernet");
 
 const SIZES = [100, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
 /** Sizes whose throughput (MB/s) is printed. */
@@ -182,7 +197,7 @@ export async function run(args: string[]): Promise<number> {
       quick,
       seconds: Math.round((performance.now() - started) / 100) / 10,
       /** Sum of the output lengths of every timed call (it keeps the results live). */
-      outputLengthSum: sink,
+      outputLengthSum: sinkTotal(),
     };
     if (json) {
       const sizes = results.map((r) => ({ ...r, ratios: ratios(r) }));
@@ -362,9 +377,6 @@ interface Contender {
   fn: () => number;
 }
 
-/** Keeps results observable so no call can be optimised away. */
-let sink = 0;
-
 function measureNode(
   key: string,
   payload: Payload,
@@ -461,55 +473,6 @@ function interleave(contenders: Contender[], settings: Settings): Measurement[] 
   }));
 }
 
-/** A small deterministic PRNG (mulberry32), so every run uses the same orders. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** 0 … n-1 in a random order (Fisher–Yates). */
-function shuffled(n: number, random: () => number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j] ?? j, order[i] ?? i];
-  }
-  return order;
-}
-
-/** Runs fn for at least warmupNs (and at least twice); returns ns per call, the first call excluded. */
-function warmUp(fn: () => number, warmupNs: number): number {
-  sink += fn();
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (calls < 1 || elapsed < warmupNs) {
-    sink += fn();
-    calls++;
-    elapsed = Number(process.hrtime.bigint() - start);
-  }
-  return elapsed / calls;
-}
-
-function batch(fn: () => number, n: number): number {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) sink += fn();
-  return Number(process.hrtime.bigint() - start);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const hi = sorted[mid] ?? NaN;
-  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? NaN) + hi) / 2;
-}
-
 // ------------------------------------------------------------ ratios, goals
 
 interface Ratios {
@@ -593,7 +556,7 @@ function renderReport(meta: Meta, results: SizeResult[], goals: Goal[]): string 
     "  node:crypto = AES-128-CBC + HMAC-SHA256 (raw keys, random IV), no framing, no base64",
     "  text encrypt includes the token's first use (V8 copies a lazily concatenated string flat then);",
     "  text decrypt gets a flat string, as a store hands a token back",
-    `  noise: ${noiseSummary(results)}`,
+    `  noise: ${noise(results)}`,
   ];
 
   const implCols = IMPLS.map((impl) => LABEL[impl]);
@@ -625,7 +588,7 @@ function renderReport(meta: Meta, results: SizeResult[], goals: Goal[]): string 
       const q = ratios(r)[op];
       out.push(
         formatSize(r.bytes).padEnd(sizeWidth) +
-          IMPLS.map((impl) => formatMicros(m[impl].nsPerOp).padStart(implWidth + 1)).join("") +
+          IMPLS.map((impl) => formatMicros(m[impl].nsPerOp / 1000).padStart(implWidth + 1)).join("") +
           " │" +
           [q.pythonOverOursText, q.pythonOverOursBytes, q.npmOverOursText, q.npmOverOursBytes]
             .map((x) => formatRatio(x).padStart(ratioWidth + 1))
@@ -668,41 +631,21 @@ function renderReport(meta: Meta, results: SizeResult[], goals: Goal[]): string 
   return out.join("\n");
 }
 
-/** The spread of the rounds, (p75 − p25) / median, over every cell of the tables. */
-function noiseSummary(results: SizeResult[]): string {
-  const cells: { spread: number; where: string }[] = [];
-  for (const r of results) {
-    for (const op of OPS) {
-      for (const impl of IMPLS) {
-        const sorted = [...r[op][impl].samplesNs].sort((a, b) => a - b);
-        if (sorted.length < 4) continue;
-        const q = (p: number): number => sorted[Math.round(p * (sorted.length - 1))] ?? NaN;
-        cells.push({
-          spread: (q(0.75) - q(0.25)) / r[op][impl].nsPerOp,
-          where: `${LABEL[impl]} ${op} ${formatSize(r.bytes)}`,
-        });
-      }
-    }
-  }
-  if (cells.length === 0) return "too few rounds to tell";
-  cells.sort((a, b) => a.spread - b.spread);
-  const typical = cells[cells.length >> 1]?.spread ?? NaN;
-  const worst = cells[cells.length - 1];
-  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-  return `rounds' interquartile spread is ${pct(typical)} of the median in a typical cell, worst ${pct(worst?.spread ?? NaN)} (${worst?.where ?? "?"}); read ratios near a goal's line with that in mind`;
-}
-
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
-
-function formatMicros(ns: number): string {
-  const us = ns / 1000;
-  if (us < 10) return us.toFixed(2);
-  if (us < 100) return us.toFixed(1);
-  return us.toFixed(0);
+/** The spread of the rounds over every cell of the tables (each size, op and implementation). */
+function noise(results: SizeResult[]): string {
+  const cells: NoiseCell[] = results.flatMap((r) =>
+    OPS.flatMap((op) =>
+      IMPLS.map((impl) => ({
+        samples: r[op][impl].samplesNs,
+        median: r[op][impl].nsPerOp,
+        where: `${LABEL[impl]} ${op} ${formatSize(r.bytes)}`,
+      })),
+    ),
+  );
+  return noiseSummary(cells, {
+    subject: "rounds'",
+    advice: "read ratios near a goal's line with that in mind",
+  });
 }
 
 function formatRatio(x: number): string {
@@ -721,8 +664,4 @@ function npmFernetVersion(): string {
   } catch {
     return "unknown";
   }
-}
-
-function progress(message: string): void {
-  process.stderr.write(`[fernet bench] ${message}\n`);
 }
