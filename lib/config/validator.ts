@@ -19,7 +19,7 @@ import { missingClasses, passwordStrength } from "./password.js";
 import { parseRedisUrl, type RedisUrl } from "./redis-url.js";
 import { readSecretFile } from "./secret-file.js";
 import { secretsEqual } from "./secret.js";
-import { MIN_CACHE_KEY_SECRET_LENGTH, plainSettingProblems } from "./settings.js";
+import { DEVELOPMENT_DEFAULT_URL, MIN_CACHE_KEY_SECRET_LENGTH, plainSettingProblems } from "./settings.js";
 import { tierFor, type Environment, type TierPolicy } from "./tiers.js";
 import { ACL_USERS, SECRET_FILE_VARIABLES, USER_VARIABLES, type AclUser } from "./variables.js";
 
@@ -190,16 +190,14 @@ function readSecrets(ctx: Context): Secrets {
 // --- endpoint and TLS --------------------------------------------------------------------------
 
 function checkUrl(ctx: Context, findings: Finding[]): RedisUrl | undefined {
-  const value = ctx.env.REDIS_URL;
+  const value = ctx.env.REDIS_URL ?? (ctx.policy.requireTls ? undefined : DEVELOPMENT_DEFAULT_URL);
   if (value === undefined) {
-    if (ctx.policy.requireTls) {
-      findings.push({
-        id: "url.missing",
-        severity: "critical",
-        message: `REDIS_URL is not set; ${ctx.tierName} has no default endpoint`,
-        remediation: "Set REDIS_URL=rediss://host:6379.",
-      });
-    }
+    findings.push({
+      id: "url.missing",
+      severity: "critical",
+      message: `REDIS_URL is not set; ${ctx.tierName} has no default endpoint`,
+      remediation: "Set REDIS_URL=rediss://host:6379.",
+    });
     return undefined;
   }
   let url: RedisUrl;
@@ -292,30 +290,35 @@ function checkTls(ctx: Context, url: RedisUrl | undefined): Finding[] {
       }
     }
   }
-  findings.push(...checkCertificateFile(ctx, "REDIS_TLS_CA_FILE", "tls.ca"));
-  const certs = checkCertificateFile(ctx, "REDIS_TLS_CERT_FILE", "tls.client");
-  findings.push(...certs);
-  if (certFile !== undefined && keyFile !== undefined && certs.length === 0)
-    findings.push(...checkKeyMatch(certFile, keyFile));
+  findings.push(...checkCertificateFile(ctx, "REDIS_TLS_CA_FILE", "tls.ca").findings);
+  const client = checkCertificateFile(ctx, "REDIS_TLS_CERT_FILE", "tls.client");
+  findings.push(...client.findings);
+  const [clientCert] = client.certs;
+  if (clientCert !== undefined && certFile !== undefined && keyFile !== undefined) {
+    findings.push(...checkKeyMatch(clientCert, certFile, keyFile));
+  }
   return findings;
 }
 
-function checkCertificateFile(ctx: Context, variable: string, idPrefix: string): Finding[] {
+function checkCertificateFile(
+  ctx: Context,
+  variable: string,
+  idPrefix: string,
+): { findings: Finding[]; certs: X509Certificate[] } {
   const path = ctx.env[variable];
-  if (path === undefined) return [];
+  if (path === undefined) return { findings: [], certs: [] };
   let pem: string;
   try {
     pem = readFileSync(path, "utf8");
   } catch (error) {
     const code = error instanceof Error && "code" in error ? String(error.code) : "unreadable";
-    return [
-      {
-        id: `${idPrefix}.file-unreadable`,
-        severity: "high",
-        message: `${variable}: cannot read ${path} (${code})`,
-        remediation: `Point ${variable} at a readable PEM file.`,
-      },
-    ];
+    const finding: Finding = {
+      id: `${idPrefix}.file-unreadable`,
+      severity: "high",
+      message: `${variable}: cannot read ${path} (${code})`,
+      remediation: `Point ${variable} at a readable PEM file.`,
+    };
+    return { findings: [finding], certs: [] };
   }
   let certs: X509Certificate[];
   try {
@@ -324,36 +327,27 @@ function checkCertificateFile(ctx: Context, variable: string, idPrefix: string):
     certs = [];
   }
   if (certs.length === 0) {
-    return [
-      {
-        id: `${idPrefix}.certificate-invalid`,
-        severity: "high",
-        message: `${variable}: ${path} holds no valid PEM certificate`,
-        remediation: `Point ${variable} at the PEM certificate (-----BEGIN CERTIFICATE-----).`,
-      },
-    ];
+    const finding: Finding = {
+      id: `${idPrefix}.certificate-invalid`,
+      severity: "high",
+      message: `${variable}: ${path} holds no valid PEM certificate`,
+      remediation: `Point ${variable} at the PEM certificate (-----BEGIN CERTIFICATE-----).`,
+    };
+    return { findings: [finding], certs: [] };
   }
-  return certs.flatMap((cert) =>
+  const findings = certs.flatMap((cert) =>
     certificateValidityFindings(cert, `${variable} (${path})`, ctx.policy.certificate, ctx.now, idPrefix),
   );
+  return { findings, certs };
 }
 
-function checkKeyMatch(certFile: string, keyFile: string): Finding[] {
+function checkKeyMatch(cert: X509Certificate, certFile: string, keyFile: string): Finding[] {
+  let matches: boolean;
   try {
-    const [cert] = parseCertificates(readFileSync(certFile, "utf8"));
-    const keyPem = readFileSync(keyFile, "utf8");
-    if (cert === undefined || keyMatchesCertificate(cert, keyPem)) return [];
-    return [
-      {
-        id: "tls.client-key-mismatch",
-        severity: "high",
-        message: `REDIS_TLS_KEY_FILE (${keyFile}) is not the private key of REDIS_TLS_CERT_FILE (${certFile})`,
-        remediation:
-          "Deploy the key that belongs to the certificate (or the certificate issued for this key).",
-      },
-    ];
-  } catch {
+    matches = keyMatchesCertificate(cert, readFileSync(keyFile, "utf8"));
+  } catch (error) {
     // An unreadable key file is reported by checkSecretFiles; an unparsable one here.
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return [];
     return [
       {
         id: "tls.client-key-invalid",
@@ -363,6 +357,15 @@ function checkKeyMatch(certFile: string, keyFile: string): Finding[] {
       },
     ];
   }
+  if (matches) return [];
+  return [
+    {
+      id: "tls.client-key-mismatch",
+      severity: "high",
+      message: `REDIS_TLS_KEY_FILE (${keyFile}) is not the private key of REDIS_TLS_CERT_FILE (${certFile})`,
+      remediation: "Deploy the key that belongs to the certificate (or the certificate issued for this key).",
+    },
+  ];
 }
 
 // --- users and passwords -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import type { SecurityEvents } from "../events.js";
 import type { Settings } from "../config/settings.js";
 import { tierFor } from "../config/tiers.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { disconnectQuietly } from "./disconnect.js";
 import { RedisAuthError, RedisConnectionError, RedisTlsError } from "./errors.js";
 import { describeTlsFailure, errorCode } from "./tls-errors.js";
 
@@ -152,7 +153,7 @@ export class SecureRedisClient {
       ]);
       clearTimeout(timer);
     }
-    this.redis.disconnect();
+    disconnectQuietly(this.redis);
   }
 
   #redisOptions(settings: Settings, opts: SecureClientOptions): RedisOptions {
