@@ -54,7 +54,7 @@ export type { RedisPersistence, RedisServerPolicy } from "./config/tiers.js";
 // --- Configuration, secure client, audit (issue 4) ---
 export { detectEnvironment, parseEnvironmentName, ENVIRONMENT_SIGNALS } from "./config/environment.js";
 export type { EnvironmentDetection, EnvironmentSignal } from "./config/environment.js";
-export { loadSettings, MIN_CACHE_KEY_SECRET_LENGTH, DEVELOPMENT_DEFAULT_URL } from "./config/settings.js";
+export { loadSettings, DEVELOPMENT_DEFAULT_URL } from "./config/settings.js";
 export type { Settings, TlsSettings } from "./config/settings.js";
 export { Secret, secretsEqual } from "./config/secret.js";
 export { parseRedisUrl } from "./config/redis-url.js";

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { checkKeyHashSecret } from "../cache/request-key.js";
 import { KeyRing } from "../crypto/keyring.js";
 import { ConfigurationError } from "../errors.js";
 import {
@@ -23,8 +24,6 @@ import { ENVIRONMENTS, tierFor, type Environment, type TierPolicy } from "./tier
 
 /** The URL used in development when REDIS_URL is unset: the local default port, loopback only. */
 export const DEVELOPMENT_DEFAULT_URL = "redis://127.0.0.1:6379";
-/** Shortest key-hashing secret accepted: 32 base64url characters carry 192 bits. */
-export const MIN_CACHE_KEY_SECRET_LENGTH = 32;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
@@ -358,12 +357,8 @@ function loadCacheKeySecret(
     }
     return undefined;
   }
-  if (setting.value.length < MIN_CACHE_KEY_SECRET_LENGTH) {
-    throw new ConfigurationError(
-      setting.source,
-      `the secret has ${setting.value.length} characters, at least ${MIN_CACHE_KEY_SECRET_LENGTH} are needed; generate one with \`secure-redis gen-key\``,
-    );
-  }
+  // The cache's own rule (bytes, not characters), so settings and cache agree on what is long enough.
+  checkKeyHashSecret(setting.value, setting.source);
   return new Secret(setting.value);
 }
 

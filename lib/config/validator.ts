@@ -19,7 +19,8 @@ import { missingClasses, passwordStrength } from "./password.js";
 import { parseRedisUrl, type RedisUrl } from "./redis-url.js";
 import { readSecretFile } from "./secret-file.js";
 import { secretsEqual } from "./secret.js";
-import { DEVELOPMENT_DEFAULT_URL, MIN_CACHE_KEY_SECRET_LENGTH, plainSettingProblems } from "./settings.js";
+import { MIN_KEY_HASH_SECRET_BYTES } from "../cache/request-key.js";
+import { DEVELOPMENT_DEFAULT_URL, plainSettingProblems } from "./settings.js";
 import { tierFor, type Environment, type TierPolicy } from "./tiers.js";
 import { ACL_USERS, SECRET_FILE_VARIABLES, USER_VARIABLES, type AclUser } from "./variables.js";
 
@@ -525,11 +526,12 @@ function checkCacheKeySecret(ctx: Context, secrets: Secrets): Finding[] {
       : [];
   }
   const findings: Finding[] = [];
-  if (secret.length < MIN_CACHE_KEY_SECRET_LENGTH) {
+  const bytes = Buffer.byteLength(secret, "utf8");
+  if (bytes < MIN_KEY_HASH_SECRET_BYTES) {
     findings.push({
       id: "cache-key-secret.too-short",
       severity: "high",
-      message: `REDIS_CACHE_KEY_SECRET has ${secret.length} characters; at least ${MIN_CACHE_KEY_SECRET_LENGTH} are needed`,
+      message: `REDIS_CACHE_KEY_SECRET has ${bytes} bytes; the cache requires at least ${MIN_KEY_HASH_SECRET_BYTES}`,
       remediation: "Generate one with `secure-redis gen-key`.",
     });
   }

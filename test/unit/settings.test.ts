@@ -295,7 +295,7 @@ describe("loadSettings", () => {
       "short cache key secret",
       staging({ REDIS_CACHE_KEY_SECRET: "abc" }),
       "REDIS_CACHE_KEY_SECRET",
-      /has 3 characters, at least 32/,
+      /must be at least 32 bytes, got 3/,
     ],
     [
       "unknown explicit environment",
