@@ -74,7 +74,15 @@ export interface AuditFacts {
   /** The default user's flags, or why they could not be read. */
   defaultUser: { enabled: boolean; nopass: boolean } | { unreadable: string };
   /** Dangerous commands `user` may run, or why that could not be determined. */
-  dangerousCommands: { user: string; allowed: string[] } | { user: string; unreadable: string };
+  dangerousCommands:
+    | {
+        user: string;
+        /** Commands the user may run (a key- or channel-scoped permission counts: the command is open to it). */
+        allowed: string[];
+        /** Those of `allowed` that only work on the keys or channels the user's patterns match. */
+        scoped: string[];
+      }
+    | { user: string; unreadable: string };
 }
 
 export interface AuditReport {
@@ -226,6 +234,7 @@ async function dryRunDangerousCommands(
     pipeline.call("ACL", "DRYRUN", user, command, ...DANGEROUS_PROBES[command]);
   const replies = (await pipeline.exec()) ?? [];
   const allowed: string[] = [];
+  const scoped: string[] = [];
   for (const [index, [error, reply]] of replies.entries()) {
     const command = DANGEROUS_COMMANDS[index]!;
     if (error !== null) {
@@ -235,11 +244,18 @@ async function dryRunDangerousCommands(
       // The connecting user may not run ACL DRYRUN (or the server predates Redis 7): unknown, not guessed.
       return { user, unreadable: permissionReason(error, "ACL DRYRUN") };
     }
-    if (reply === "OK") allowed.push(command);
-    else if (!/no permissions/i.test(String(reply)))
+    const text = String(reply);
+    if (text === "OK") {
+      allowed.push(command);
+    } else if (/no permissions to access the .* (key|channel)/i.test(text)) {
+      // The command is granted; only the probe's key or channel name fell outside the user's patterns.
+      allowed.push(command);
+      scoped.push(command);
+    } else if (!/no permissions to run/i.test(text)) {
       return { user, unreadable: `unexpected ACL DRYRUN reply for ${command}` };
+    }
   }
-  return { user, allowed };
+  return { user, allowed, scoped };
 }
 
 interface ConnectionOptions {
@@ -536,7 +552,11 @@ function dangerousCommandFindings(facts: AuditFacts): Finding[] {
     {
       id: "audit.dangerous-commands-allowed",
       severity: critical ? "critical" : "high",
-      message: `the user "${result.user}" may run ${result.allowed.length} dangerous commands: ${result.allowed.map((c) => c.toUpperCase()).join(", ")}`,
+      message:
+        `the user "${result.user}" may run ${result.allowed.length} dangerous commands: ${result.allowed.map((c) => c.toUpperCase()).join(", ")}` +
+        (result.scoped.length === 0
+          ? ""
+          : ` (${result.scoped.map((c) => c.toUpperCase()).join(", ")} on the keys or channels its patterns allow)`),
       remediation: `Restrict the user to the commands it needs (ACL SETUSER ${result.user} -@all +get +set ...; secure-redis lists them in APP_COMMANDS).`,
     },
   ];

@@ -180,9 +180,10 @@ describe("controls: the same checks fail when the server is not hardened", () =>
     }
   });
 
-  it("an app user with +@all is critical (ACL DRYRUN lists the commands)", async () => {
+  it("an app user with +@all is critical, even when its keys and channels are limited (ACL DRYRUN lists the commands)", async () => {
+    // The shape of a namespaced app user: its own keys only, no channels, but every command.
     const acl = hardenedAcl(
-      `user app on >${APP_PASSWORD} ~* &* +@all`,
+      `user app on >${APP_PASSWORD} resetkeys ~cache:* resetchannels +@all`,
       adminUserAcl("admin", ADMIN_PASSWORD),
     );
     const server = await startRedisServer({ tls: serverTls(fixtures), aclFile: acl });
@@ -200,6 +201,10 @@ describe("controls: the same checks fail when the server is not hardened", () =>
       expect(finding?.severity).toBe("critical");
       expect(finding?.message).toMatch(
         /"app" may run 43 dangerous commands: FLUSHALL, FLUSHDB, KEYS, CONFIG/,
+      );
+      // Key- and channel-scoped commands are still granted: the probe's key or channel was just outside the pattern.
+      expect(finding?.message).toMatch(
+        /\(MIGRATE, RESTORE, DUMP, MOVE, OBJECT, MEMORY, PUBLISH, SUBSCRIBE, PSUBSCRIBE, SORT on the keys or channels its patterns allow\)/,
       );
     } finally {
       await server.stop();

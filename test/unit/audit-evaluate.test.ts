@@ -23,7 +23,7 @@ function facts(overrides: Partial<AuditFacts> = {}): AuditFacts {
       "enable-module-command": "no",
     },
     defaultUser: { enabled: false, nopass: false },
-    dangerousCommands: { user: "app", allowed: [] },
+    dangerousCommands: { user: "app", allowed: [], scoped: [] },
     ...overrides,
   };
 }
@@ -58,7 +58,7 @@ describe("evaluateAudit", () => {
           "enable-module-command": "local",
         },
         defaultUser: { enabled: true, nopass: true },
-        dangerousCommands: { user: "default", allowed: [...DANGEROUS_COMMANDS] },
+        dangerousCommands: { user: "default", allowed: [...DANGEROUS_COMMANDS], scoped: [] },
       }),
     );
     expect(bySeverity(findings, "critical")).toEqual([
@@ -111,7 +111,7 @@ describe("evaluateAudit", () => {
 
   it("dangerous commands: critical for destructive ones, high for the rest", () => {
     expect(
-      judge(facts({ dangerousCommands: { user: "app", allowed: ["flushall"] } })).find(
+      judge(facts({ dangerousCommands: { user: "app", allowed: ["flushall"], scoped: [] } })).find(
         (f) => f.id === "audit.dangerous-commands-allowed",
       ),
     ).toMatchObject({
@@ -119,10 +119,17 @@ describe("evaluateAudit", () => {
       message: 'the user "app" may run 1 dangerous commands: FLUSHALL',
     });
     expect(
-      judge(facts({ dangerousCommands: { user: "app", allowed: ["info", "publish"] } })).find(
-        (f) => f.id === "audit.dangerous-commands-allowed",
-      )?.severity,
+      judge(
+        facts({ dangerousCommands: { user: "app", allowed: ["info", "publish"], scoped: ["publish"] } }),
+      ).find((f) => f.id === "audit.dangerous-commands-allowed")?.severity,
     ).toBe("high");
+    expect(
+      judge(
+        facts({ dangerousCommands: { user: "app", allowed: ["info", "publish"], scoped: ["publish"] } }),
+      ).find((f) => f.id === "audit.dangerous-commands-allowed")?.message,
+    ).toBe(
+      'the user "app" may run 2 dangerous commands: INFO, PUBLISH (PUBLISH on the keys or channels its patterns allow)',
+    );
   });
 
   it("reports what it could not read as unknown (info), never as a pass or a failure", () => {
