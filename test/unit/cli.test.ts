@@ -53,6 +53,8 @@ describe("secure-redis", () => {
     const unknownCommand = await cli(["frobnicate"]);
     expect(unknownCommand).toMatchObject({ code: 2, stdout: "" });
     expect(unknownCommand.stderr).toMatch(/unknown command "frobnicate"/);
+    expect((await cli(["toString"])).code).toBe(2);
+    expect((await cli(["__proto__"])).code).toBe(2);
     const unknownOption = await cli(["gen-key", "--bogus"]);
     expect(unknownOption.code).toBe(2);
     expect(unknownOption.stderr).toMatch(/Unknown option '--bogus'.*\n.*gen-key --help/s);
