@@ -21,7 +21,7 @@ import { tierFor } from "../config/tiers.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { disconnectQuietly } from "./disconnect.js";
 import { RedisAuthError, RedisConnectionError, RedisTlsError } from "./errors.js";
-import { describeTlsFailure, errorCode } from "./tls-errors.js";
+import { describeConnectionFailure, describeTlsFailure, errorCode } from "./tls-errors.js";
 
 export const DEFAULT_MAX_AUTH_FAILURES = 3;
 export const DEFAULT_MAX_CONNECT_ATTEMPTS = 5;
@@ -245,43 +245,8 @@ export class SecureRedisClient {
   }
 
   #connectionError(): RedisConnectionError {
-    const error = this.#lastError;
-    const code = errorCode(error);
-    const attempts = Math.max(this.#failedAttempts, 1);
-    if (code === "ECONNREFUSED") {
-      return new RedisConnectionError(
-        this.endpoint,
-        attempts,
-        "connection refused",
-        "check that Redis runs and REDIS_URL names its host and port",
-        code,
-      );
-    }
-    if (code === "ETIMEDOUT") {
-      return new RedisConnectionError(
-        this.endpoint,
-        attempts,
-        "connect timed out",
-        "check the host, the port and any firewall between them (REDIS_CONNECT_TIMEOUT_MS sets the timeout)",
-        code,
-      );
-    }
-    if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
-      return new RedisConnectionError(
-        this.endpoint,
-        attempts,
-        "the host name does not resolve",
-        "check the host in REDIS_URL",
-        code,
-      );
-    }
-    return new RedisConnectionError(
-      this.endpoint,
-      attempts,
-      `the server closed the connection before it was ready (${describeError(error)})`,
-      "if the server speaks TLS only, use a rediss:// URL; with mutual TLS also set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE",
-      code,
-    );
+    const { code, detail, fix } = describeConnectionFailure(this.#lastError);
+    return new RedisConnectionError(this.endpoint, Math.max(this.#failedAttempts, 1), detail, fix, code);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * What a TLS failure means and what to do about it, by Node/OpenSSL error
- * code. The client turns these into `RedisTlsError`s and the audit into
- * findings; docs/troubleshooting.md quotes the same texts.
+ * What a connection failure means and what to do about it, by Node/OpenSSL
+ * error code. The client turns these into `RedisTlsError`s and
+ * `RedisConnectionError`s, the audit into findings; docs/troubleshooting.md
+ * quotes the same texts (checked by test/unit/docs.test.ts).
  */
 
 export interface TlsFailure {
@@ -85,4 +86,36 @@ export function describeTlsFailure(error: unknown): TlsFailure | undefined {
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
   return typeof error.code === "string" ? error.code : undefined;
+}
+
+/** What a non-TLS connection failure means and what to do, by Node error code. */
+export function describeConnectionFailure(error: unknown): {
+  code: string | undefined;
+  detail: string;
+  fix: string;
+} {
+  const code = errorCode(error);
+  switch (code) {
+    case "ECONNREFUSED":
+      return {
+        code,
+        detail: "connection refused",
+        fix: "check that Redis runs and REDIS_URL names its host and port",
+      };
+    case "ETIMEDOUT":
+      return {
+        code,
+        detail: "connect timed out",
+        fix: "check the host, the port and any firewall between them (REDIS_CONNECT_TIMEOUT_MS sets the timeout)",
+      };
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return { code, detail: "the host name does not resolve", fix: "check the host in REDIS_URL" };
+    default:
+      return {
+        code,
+        detail: `the server closed the connection before it was ready (${code ?? "connection closed"})`,
+        fix: "if the server speaks TLS only, use a rediss:// URL; with mutual TLS also set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE",
+      };
+  }
 }

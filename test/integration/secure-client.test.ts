@@ -186,6 +186,10 @@ describe("TLS server with ACL users", () => {
     expect(error).toBeInstanceOf(RedisConnectionError);
     expect((error as Error).message).toMatch(/could not connect to 127\.0\.0\.1:\d+ after 2 attempts/);
     expect((error as Error).message).toMatch(/use a rediss:\/\/ URL/);
+    // Redis resets the connection when a plaintext command arrives where a TLS ClientHello should.
+    expect((error as Error).message).toMatch(
+      /the server closed the connection before it was ready \(ECONNRESET\)/,
+    );
     assertNoSecret(visibleText(error), [APP_PASSWORD]);
   });
 
