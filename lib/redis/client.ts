@@ -105,9 +105,11 @@ export class SecureRedisClient {
       this.redis.once("ready", onReady);
       this.redis.once("end", onEnd);
       if (this.redis.status === "wait" || this.redis.status === "end") {
+        // A connect() after close() or after giving up starts over: bounded attempts again.
         this.#fatal = undefined;
         this.#authFailures = 0;
         this.#failedAttempts = 0;
+        this.#everReady = false;
         // Its own promise rejects on the first close even while retrying; the events above decide.
         this.redis.connect().catch(() => undefined);
       }
