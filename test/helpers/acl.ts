@@ -1,19 +1,16 @@
 /**
- * ACL files for tests, built from the library's own command lists so that a
- * test server grants the app exactly what production would.
+ * ACL files for tests, built from the library's own command list, filtered
+ * the way infra/ renders it for the server's version, so that a test server
+ * grants the app exactly what a deployment would.
  */
-import { APP_COMMANDS } from "../../lib/redis/commands.js";
+import { appCommandsFor } from "../../infra/acl.js";
 
-/**
- * Commands of APP_COMMANDS that Redis 7.0 does not know: an ACL file naming
- * one aborts a 7.0 server at startup ("Unknown command or category name in
- * ACL"), so the 7.0 test servers leave them out. (CLIENT SETINFO arrived in 7.2.)
- */
-const UNKNOWN_TO_REDIS_7_0 = new Set<string>(["client|setinfo"]);
+/** The Redis the tests run (Debian 12's redis-server). */
+const TEST_SERVER_VERSION = { major: 7, minor: 0 } as const;
 
-/** `user <name> on >password` with exactly APP_COMMANDS (as far as Redis 7.0 knows them) on every key. */
+/** `user <name> on >password` with exactly the app commands (as Redis 7.0 knows them) on every key. */
 export function appUserAcl(name: string, password: string): string {
-  const commands = APP_COMMANDS.filter((cmd) => !UNKNOWN_TO_REDIS_7_0.has(cmd));
+  const commands = appCommandsFor(TEST_SERVER_VERSION);
   return `user ${name} on >${password} ~* &* -@all ${commands.map((cmd) => `+${cmd}`).join(" ")}`;
 }
 
