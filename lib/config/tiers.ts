@@ -35,6 +35,11 @@ export interface PasswordPolicy {
   requiredClasses: readonly CharacterClass[];
   /** A fixed prefix that makes the password recognisable (development only), or "". */
   prefix: string;
+  /**
+   * Lowest zxcvbn-ts estimate of guesses (log10) a password may have. Catches
+   * long but patterned passwords that the length check lets through.
+   */
+  minGuessesLog10: number;
 }
 
 export interface CertificatePolicy {
@@ -76,6 +81,10 @@ export interface TierPolicy {
   retainedEncryptionKeys: number;
   certificate: CertificatePolicy;
   redis: RedisServerPolicy;
+  /** Clients must authenticate as a named ACL user with a password (not the `default` user). */
+  requireAuthentication: boolean;
+  /** Secret files (`*_FILE`) readable by group or others are refused. */
+  secretFilesOwnerOnly: boolean;
 }
 
 export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
@@ -88,6 +97,8 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       requiredClasses: ["lower", "digit"],
       // A development password must never be mistaken for (or pasted as) a real one.
       prefix: "dev-",
+      // zxcvbn's own top score ("very unguessable"); generated ones measure >= 17.
+      minGuessesLog10: 10,
     },
     // Local tooling (redis-cli, GUI clients) often cannot do TLS; the host only.
     requireTls: false,
@@ -107,6 +118,10 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       // Nothing of a developer's (possibly unencrypted) cache is written to disk.
       persistence: "none",
     },
+    // A laptop Redis may run without auth for local tools; the validator still reports it.
+    requireAuthentication: false,
+    // Files on a laptop are often created 0644 by editors; reported, not refused.
+    secretFilesOwnerOnly: false,
   },
   testing: {
     environment: "testing",
@@ -115,6 +130,8 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       randomLength: 16,
       requiredClasses: ["lower", "upper", "digit"],
       prefix: "",
+      // zxcvbn's top score; generated 16-character ones measure >= 14 (20 000 draws).
+      minGuessesLog10: 10,
     },
     // CI should exercise the same TLS path that production runs.
     requireTls: true,
@@ -132,6 +149,10 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       // CI starts from an empty cache on purpose.
       persistence: "none",
     },
+    // CI exercises the same ACL login path production runs.
+    requireAuthentication: true,
+    // CI runners mount secrets with their own modes; reported, not refused.
+    secretFilesOwnerOnly: false,
   },
   staging: {
     environment: "staging",
@@ -140,6 +161,8 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       randomLength: 24,
       requiredClasses: ["lower", "upper", "digit", "special"],
       prefix: "",
+      // Headroom over the testing tier; generated 24-character ones measure >= 21.
+      minGuessesLog10: 14,
     },
     // Staging holds copies of real prompts; it is protected like production.
     requireTls: true,
@@ -159,6 +182,10 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       // Rehearses production's restart path (a warm cache after a restart).
       persistence: "rdb",
     },
+    // Staging holds copies of real prompts: no anonymous access.
+    requireAuthentication: true,
+    // Staging is protected like production.
+    secretFilesOwnerOnly: true,
   },
   production: {
     environment: "production",
@@ -167,6 +194,8 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       randomLength: 32,
       requiredClasses: ["lower", "upper", "digit", "special"],
       prefix: "",
+      // Headroom over staging; generated 32-character ones measure >= 29.
+      minGuessesLog10: 18,
     },
     requireTls: true,
     requireEncryption: true,
@@ -185,6 +214,10 @@ export const TIERS: Readonly<Record<Environment, TierPolicy>> = {
       // an append-only log buys nothing for data that can be recomputed.
       persistence: "rdb",
     },
+    // No anonymous or shared-default-user access to real data.
+    requireAuthentication: true,
+    // A secret file other users can read is a leaked secret (the point of *_FILE).
+    secretFilesOwnerOnly: true,
   },
 };
 
