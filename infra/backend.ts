@@ -60,14 +60,14 @@ export function backendEnvironment(
   const file = (name: string): string => livePath(BACKEND_SECRETS_DIR, name);
   const env: Record<string, string> = {
     NODE_ENV: "production",
-    SECURE_REDIS_ENVIRONMENT: args.environment,
+    SECURE_REDIS_ENV: args.environment, // read by loadSettings/detectEnvironment; it outranks NODE_ENV
     PORT: String(args.port),
     REDIS_URL: args.redisUrl,
     REDIS_USERNAME: args.redisUsername,
     REDIS_KEY_NAMESPACE: args.keyNamespace,
     REDIS_PASSWORD_FILE: file(BACKEND_FILES.password),
     REDIS_ENCRYPTION_KEYS_FILE: file(BACKEND_FILES.encryptionKeys),
-    REDIS_KEY_HASHING_SECRET_FILE: file(BACKEND_FILES.keyHashingSecret),
+    REDIS_CACHE_KEY_SECRET_FILE: file(BACKEND_FILES.keyHashingSecret),
   };
   if (args.tls !== undefined) env.REDIS_TLS_CA_FILE = file(BACKEND_FILES.ca);
   if (args.tls?.mutual === true) {

@@ -372,12 +372,12 @@ describe.each(STACKS)("stack %s", (stack) => {
       );
       expect(env.get("REDIS_URL")).toBe("rediss://redis:6379");
       expect(env.get("REDIS_USERNAME")).toBe("app");
-      expect(env.get("SECURE_REDIS_ENVIRONMENT")).toBe(tier.environment);
+      expect(env.get("SECURE_REDIS_ENV")).toBe(tier.environment);
       const fileVars = [...env].filter(([name]) => name.endsWith("_FILE"));
       const expected = [
         "REDIS_PASSWORD_FILE",
         "REDIS_ENCRYPTION_KEYS_FILE",
-        "REDIS_KEY_HASHING_SECRET_FILE",
+        "REDIS_CACHE_KEY_SECRET_FILE",
         "REDIS_TLS_CA_FILE",
       ];
       if (tier.requireMutualTls) expected.push("REDIS_TLS_CERT_FILE", "REDIS_TLS_KEY_FILE");
