@@ -24,7 +24,7 @@ import {
   versionFromImageTag,
   type RedisVersion,
 } from "./redis-version.js";
-import { Sensitive } from "./sensitive.js";
+import { Secret } from "../lib/config/secret.js";
 import {
   checkSuppliedEncryptionKeys,
   checkSuppliedKeyHashingSecret,
@@ -105,9 +105,9 @@ export interface ResolvedConfig {
   };
   /** Secrets the user brought; each one replaces the generated one. */
   readonly supplied: {
-    readonly passwords: Partial<Record<AclUser, Sensitive[]>>;
-    readonly encryptionKeys: Sensitive[] | undefined;
-    readonly keyHashingSecret: Sensitive | undefined;
+    readonly passwords: Partial<Record<AclUser, Secret[]>>;
+    readonly encryptionKeys: Secret[] | undefined;
+    readonly keyHashingSecret: Secret | undefined;
   };
   readonly backend: {
     /** Deploy the reference backend container (its secrets volume is written either way). */
@@ -371,9 +371,9 @@ function resolveTls(read: Reader, tier: TierPolicy): ResolvedConfig["tls"] {
   const serverKey = read.secret("tls.serverKeyPem");
   const input = {
     caCertPem: read.string("tls.caCertPem"),
-    caKeyPem: caKey === undefined ? undefined : new Sensitive(caKey),
+    caKeyPem: caKey === undefined ? undefined : new Secret(caKey),
     serverCertPem: read.string("tls.serverCertPem"),
-    serverKeyPem: serverKey === undefined ? undefined : new Sensitive(serverKey),
+    serverKeyPem: serverKey === undefined ? undefined : new Secret(serverKey),
   };
   const suppliedAny =
     input.caCertPem !== "" ||
@@ -443,7 +443,7 @@ function resolveBackend(read: Reader, tier: TierPolicy): ResolvedConfig["backend
 }
 
 function resolveSupplied(read: Reader, tier: TierPolicy): ResolvedConfig["supplied"] {
-  const passwords: Partial<Record<AclUser, Sensitive[]>> = {};
+  const passwords: Partial<Record<AclUser, Secret[]>> = {};
   for (const user of ACL_USERS) {
     const key = `passwords.${user}` as const;
     const value = read.secret(key);

@@ -8,7 +8,7 @@ import { ConfigurationError } from "../lib/errors.js";
 import { KeyRing } from "../lib/crypto/keyring.js";
 import { PASSWORD_ALPHABET, type CharacterClass, type TierPolicy } from "../lib/config/tiers.js";
 import { fullKey } from "./config-schema.js";
-import { Sensitive } from "./sensitive.js";
+import { Secret } from "../lib/config/secret.js";
 
 /** ACL passwords kept at once: the current one and the one before it. */
 export const MAX_PASSWORDS_PER_USER = 2;
@@ -38,7 +38,7 @@ function splitList(value: string): string[] {
  * has no prefix to discount), only the URL-safe alphabet (it must fit a
  * `rediss://` URL and the ACL file), and every required character class.
  */
-export function checkSuppliedPasswords(key: string, value: string, tier: TierPolicy): Sensitive[] {
+export function checkSuppliedPasswords(key: string, value: string, tier: TierPolicy): Secret[] {
   const setting = fullKey(key);
   const entries = splitList(value);
   const fix = `fix: pulumi config set --secret ${key} "<current>[,<previous>]", or pulumi config rm ${key} to have one generated`;
@@ -83,7 +83,7 @@ export function checkSuppliedPasswords(key: string, value: string, tier: TierPol
   if (entries.length === 2 && sameSecret(entries[0]!, entries[1]!)) {
     throw new ConfigurationError(setting, `the current and previous password are the same. ${fix}`);
   }
-  return entries.map((password) => new Sensitive(password));
+  return entries.map((password) => new Secret(password));
 }
 
 /**
@@ -91,7 +91,7 @@ export function checkSuppliedPasswords(key: string, value: string, tier: TierPol
  * (`REDIS_ENCRYPTION_KEYS`): parsed by `KeyRing`, whose errors never echo a
  * key. At most the primary plus the tier's retained keys.
  */
-export function checkSuppliedEncryptionKeys(key: string, value: string, tier: TierPolicy): Sensitive[] {
+export function checkSuppliedEncryptionKeys(key: string, value: string, tier: TierPolicy): Secret[] {
   const setting = fullKey(key);
   const ring = KeyRing.parse(value, setting);
   const allowed = 1 + tier.retainedEncryptionKeys;
@@ -104,10 +104,10 @@ export function checkSuppliedEncryptionKeys(key: string, value: string, tier: Ti
   }
   return splitList(value)
     .filter((entry) => entry !== "")
-    .map((entry) => new Sensitive(entry));
+    .map((entry) => new Secret(entry));
 }
 
-export function checkSuppliedKeyHashingSecret(key: string, value: string): Sensitive {
+export function checkSuppliedKeyHashingSecret(key: string, value: string): Secret {
   if (value.length < MIN_KEY_HASHING_SECRET_LENGTH) {
     throw new ConfigurationError(
       fullKey(key),
@@ -115,5 +115,5 @@ export function checkSuppliedKeyHashingSecret(key: string, value: string): Sensi
         `Fix: pulumi config set --secret ${key} "$(openssl rand -base64 32)", or pulumi config rm ${key} to have one generated`,
     );
   }
-  return new Sensitive(value);
+  return new Secret(value);
 }

@@ -8,22 +8,22 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { ConfigurationError } from "../lib/errors.js";
 import { fullKey } from "./config-schema.js";
-import type { Sensitive } from "./sensitive.js";
+import type { Secret } from "../lib/config/secret.js";
 
 export interface SuppliedTlsInput {
   caCertPem: string;
-  caKeyPem: Sensitive | undefined;
+  caKeyPem: Secret | undefined;
   serverCertPem: string;
-  serverKeyPem: Sensitive | undefined;
+  serverKeyPem: Secret | undefined;
 }
 
 export interface SuppliedTls {
   /** The CA clients and Redis trust. */
   caCertPem: string;
   /** Present when the program issues certificates from the user's CA. */
-  caKeyPem?: Sensitive;
+  caKeyPem?: Secret;
   /** Present when the user brings the server certificate too. */
-  server?: { certPem: string; keyPem: Sensitive; expiresAt: string };
+  server?: { certPem: string; keyPem: Secret; expiresAt: string };
 }
 
 function parseCertificate(key: string, pem: string): X509Certificate {
@@ -37,7 +37,7 @@ function parseCertificate(key: string, pem: string): X509Certificate {
   }
 }
 
-function parsePrivateKey(key: string, pem: Sensitive): KeyObject {
+function parsePrivateKey(key: string, pem: Secret): KeyObject {
   try {
     return createPrivateKey(pem.reveal());
   } catch {

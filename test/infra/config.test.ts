@@ -11,7 +11,7 @@ import { ConfigurationError } from "../../lib/errors.js";
 import { CONFIG_KEYS as KEYS, fullKey, type ConfigKeySpec } from "../../infra/config-schema.js";
 import { MAXMEMORY_SHARE, resolveConfig, type RawConfig } from "../../infra/config.js";
 import { parseRedisVersion, versionFromImageTag } from "../../infra/redis-version.js";
-import { Sensitive } from "../../infra/sensitive.js";
+import { Secret } from "../../lib/config/secret.js";
 import { assertNoSecret, expectThrowsWithoutSecrets, visibleText } from "../helpers/canary.js";
 import { ROOT, STACKS, projectConfigSchema, stackFileConfig } from "./program.js";
 
@@ -239,8 +239,8 @@ describe("supplied secrets", () => {
     );
   });
 
-  it("Sensitive redacts in every common printing path", () => {
-    const secret = new Sensitive("CANARY-sensitive-value");
+  it("Secret redacts in every common printing path", () => {
+    const secret = new Secret("CANARY-sensitive-value");
     // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the interpolation is what is tested
     const text = [String(secret), `${secret}`, JSON.stringify({ secret }), inspect({ secret })].join(" ");
     assertNoSecret(text, ["CANARY-sensitive-value"]);
