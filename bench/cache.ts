@@ -61,6 +61,7 @@ import {
   seededRandom,
   shuffled,
   type NoiseCell,
+  parseBenchOptions,
 } from "./support.js";
 
 /** Progress lines carry the seconds since the module loaded: this run takes a while. */
@@ -201,19 +202,9 @@ interface Goal {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let quick = false;
-  let json = false;
-  for (const arg of args) {
-    if (arg === "--quick") quick = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`cache bench: unknown option ${arg}\n\n${USAGE}`);
-      return 2;
-    }
-  }
+  const options = parseBenchOptions("cache", args, USAGE);
+  if (typeof options === "number") return options;
+  const { quick, json } = options;
   const settings = quick ? QUICK : FULL;
   const started = performance.now();
   const loadBefore = loadavg();

@@ -40,6 +40,7 @@ import {
   sinkTotal,
   warmUp,
   type NoiseCell,
+  parseBenchOptions,
 } from "./support.js";
 
 const progress = progressReporter("codecs");
@@ -151,19 +152,9 @@ interface SizeResult {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let quick = false;
-  let json = false;
-  for (const arg of args) {
-    if (arg === "--quick") quick = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`codecs bench: unknown option ${arg}\n\n${USAGE}`);
-      return 2;
-    }
-  }
+  const options = parseBenchOptions("codecs", args, USAGE);
+  if (typeof options === "number") return options;
+  const { quick, json } = options;
   const settings = quick ? QUICK : FULL;
   const started = performance.now();
   const loadBefore = loadavg();

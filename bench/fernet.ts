@@ -47,6 +47,7 @@ import {
   sinkTotal,
   warmUp,
   type NoiseCell,
+  parseBenchOptions,
 } from "./support.js";
 
 const progress = progressReporter("fernet");
@@ -125,19 +126,9 @@ Python comes from SECURE_REDIS_PYTHON, else python3, else /usr/bin/python3 (it n
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let quick = false;
-  let json = false;
-  for (const arg of args) {
-    if (arg === "--quick") quick = true;
-    else if (arg === "--json") json = true;
-    else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(USAGE);
-      return 0;
-    } else {
-      process.stderr.write(`fernet bench: unknown option ${arg}\n\n${USAGE}`);
-      return 2;
-    }
-  }
+  const options = parseBenchOptions("fernet", args, USAGE);
+  if (typeof options === "number") return options;
+  const { quick, json } = options;
   const settings = quick ? QUICK : FULL;
   const started = performance.now();
 
@@ -436,7 +427,7 @@ function measureNode(
 }
 
 /**
- * Reads a text token's last character, as any consumer (a socket write, a
+ * Reads a text token's last character, as every consumer (a socket write, a
  * store) must touch it. V8 builds `a + b` lazily, as a rope that is copied
  * flat on first use; for a 1 MiB token that deferred copy is a real cost of
  * producing the token, so it is counted here. On a flat string it is O(1).

@@ -189,3 +189,33 @@ export function progressReporter(
     process.stderr.write(`[${name} bench${seconds}] ${message}\n`);
   };
 }
+
+/** `--quick` and `--json`, the options every benchmark takes. */
+export interface BenchOptions {
+  quick: boolean;
+  json: boolean;
+}
+
+/**
+ * Parses a benchmark's arguments. Returns the options, or the exit code when
+ * the run should end here: 0 after `--help`, 2 after an unknown option.
+ */
+export function parseBenchOptions(
+  name: string,
+  args: readonly string[],
+  usage: string,
+): BenchOptions | number {
+  const options: BenchOptions = { quick: false, json: false };
+  for (const arg of args) {
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--json") options.json = true;
+    else if (arg === "--help" || arg === "-h") {
+      process.stdout.write(usage);
+      return 0;
+    } else {
+      process.stderr.write(`${name} bench: unknown option ${arg}\n\n${usage}`);
+      return 2;
+    }
+  }
+  return options;
+}

@@ -468,7 +468,7 @@ function configFindings(facts: AuditFacts, anonymous: boolean): Finding[] {
       // Protected mode is the safety net for exactly the unauthenticated case.
       severity: anonymous ? "critical" : "medium",
       message: anonymous
-        ? "protected-mode is off and no password is required: any host that reaches the port owns the data"
+        ? "protected-mode is off and no password is required: whoever reaches the port owns the data"
         : "protected-mode is off (it guards a server left without a password)",
       remediation: "Set protected-mode yes, and require authentication.",
     });

@@ -60,7 +60,7 @@ export const DANGEROUS_PROBES: Readonly<Record<DangerousCommand, readonly string
 
 /**
  * Commands that destroy data, reconfigure or stop the server, copy the data
- * set elsewhere, or load code: any one of them allowed is critical. The rest
+ * set elsewhere, or load code: each one of them allowed is critical. The rest
  * of DANGEROUS_COMMANDS (INFO, PUBLISH, SELECT, ...) is high.
  */
 export const CRITICAL_DANGEROUS_COMMANDS: ReadonlySet<string> = new Set<DangerousCommand>([

@@ -46,7 +46,7 @@ describe("renderDotenv", () => {
     expect(() => renderDotenv([["1BAD", "x"]])).toThrow(/not a valid variable name/);
   });
 
-  it("property: any string either round-trips exactly through both dotenv parsers or is refused", () => {
+  it("property: every string either round-trips exactly through both dotenv parsers or is refused", () => {
     const piece = fc.constantFrom(
       "a",
       "Z",
