@@ -15,6 +15,7 @@ import {
 } from "../../lib/index.js";
 import { aiResponse, recordingEvents, useCacheRedis } from "../helpers/cache-fixtures.js";
 import { pythonStarterRead, pythonStarterWrite } from "../helpers/python-fernet.js";
+import { assertNoSecret, visibleText } from "../helpers/canary.js";
 
 const redis = useCacheRedis();
 const oldKey = Fernet.generateKey();
@@ -298,3 +299,55 @@ let counter = 0;
 function i0(): number {
   return counter++;
 }
+
+describe("no secret in events or errors", () => {
+  it("events and errors from every failure path carry no key, plaintext or key-hashing secret", async () => {
+    const key = Fernet.generateKey();
+    const hashSecret = "HASH-SECRET-CANARY-0123456789abcdef";
+    const plaintext = "RESPONSE-CANARY-5c2e9b";
+    const { events, seen } = recordingEvents();
+    const cache = new EncryptedCache(redis.client(), {
+      namespace: "leak",
+      keyRing: new KeyRing([key]),
+      events,
+    });
+    const ai = new AIResponseCache(cache, { keyHashSecret: hashSecret });
+    await ai.set({ operation: "qa", text: "q" }, { answer: plaintext });
+    await cache.set("k", { answer: plaintext });
+    const stored = (await redis.client().getBuffer("leak:k"))!;
+    // Tampered, copied, foreign and legacy values: every read failure publishes an event.
+    const tampered = Buffer.from(stored);
+    tampered[tampered.length - 1]! ^= 1;
+    await redis.client().set("leak:tampered", tampered);
+    await redis.client().copy("leak:k", "leak:copied");
+    await redis.client().set("leak:legacy", JSON.stringify({ answer: plaintext }));
+    for (const name of ["tampered", "copied", "legacy"]) expect(await cache.get(name)).toBeUndefined();
+    const other = new EncryptedCache(redis.client(), {
+      namespace: "leak",
+      keyRing: new KeyRing([Fernet.generateKey()]),
+      events,
+    });
+    expect(await other.get("k")).toBeUndefined();
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    const errors: unknown[] = [];
+    for (const attempt of [
+      () => cache.set("big", plaintext.repeat(1e6)),
+      () => cache.set("bad", { answer: plaintext, n: 10n }),
+      () => new AIResponseCache(cache, { keyHashSecret: hashSecret.slice(0, 20) }),
+    ]) {
+      try {
+        await attempt();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    expect(errors).toHaveLength(3);
+    assertNoSecret(visibleText(seen) + errors.map(visibleText).join("\n"), [
+      key,
+      Buffer.from(key, "base64url"),
+      plaintext,
+      hashSecret,
+      hashSecret.slice(0, 20),
+    ]);
+  });
+});
